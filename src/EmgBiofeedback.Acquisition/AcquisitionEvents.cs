@@ -1,0 +1,56 @@
+using EmgBiofeedback.Protocol;
+
+namespace EmgBiofeedback.Acquisition;
+
+/// <summary>Why sample instants are missing.</summary>
+public enum GapCause
+{
+    /// <summary>Frames lost on the line or the board (counted exactly by the sequence numbers).</summary>
+    SequenceGap,
+    /// <summary>The board restarted (reset on reconnect, watchdog): the count is estimated from the time that passed.</summary>
+    BoardRestarted,
+}
+
+/// <summary>
+/// <paramref name="Lost"/> sample instants are missing before the instant <paramref name="NextSampleIndex"/>;
+/// downstream must not filter across them as if they were contiguous.
+/// </summary>
+public readonly record struct SampleGap(long NextSampleIndex, long Lost, GapCause Cause)
+{
+    public bool Estimated => Cause == GapCause.BoardRestarted;
+}
+
+public enum AcquisitionEventKind
+{
+    Connected,
+    Disconnected,
+    BoardIdentified,
+    Gap,
+    BoardOverflow,
+    CommandRejected,
+}
+
+/// <summary>Something a clinician or an operator should know happened to the acquisition.</summary>
+public sealed record AcquisitionEvent(AcquisitionEventKind Kind, DateTimeOffset Time, string Message)
+{
+    public SampleGap? Gap { get; init; }
+    public BoardInfo? Board { get; init; }
+}
+
+/// <summary>
+/// Receives the decoded stream. Called on the acquisition thread, in stream order; implementations must
+/// be quick and must not block (hand work to a bounded queue if it is slow).
+/// </summary>
+public interface IAcquisitionSink
+{
+    /// <summary>The board identified itself (first connect, a reconnect, a change of rate or channels).</summary>
+    void OnBoard(BoardInfo board);
+
+    /// <summary>One sample instant: ADC counts per channel, valid only during the call.</summary>
+    void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts);
+
+    /// <summary>Instants are missing before the next <see cref="OnSamples"/>.</summary>
+    void OnGap(SampleGap gap);
+
+    void OnEvent(AcquisitionEvent acquisitionEvent);
+}

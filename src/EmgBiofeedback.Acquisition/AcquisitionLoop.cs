@@ -1,0 +1,290 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using EmgBiofeedback.Protocol;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Retry;
+
+namespace EmgBiofeedback.Acquisition;
+
+/// <summary>
+/// Keeps a board connected and its stream decoded: connects (retrying with exponential backoff and jitter
+/// while the device is absent), identifies and starts the board, decodes frames from the link's pipe, and
+/// hands samples, gaps and events to the sinks in stream order. Every sample instant the board counted is
+/// either delivered or reported missing in a <see cref="SampleGap"/>; none is invented.
+/// </summary>
+public sealed class AcquisitionLoop
+{
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(3);
+
+    private readonly IBoardLink _link;
+    private readonly IAcquisitionSink[] _sinks;
+    private readonly AcquisitionOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly BoardStreamDecoder _decoder = new();
+    private readonly byte[] _commandBuffer = new byte[WireFormat.MaxFrameSize];
+
+    private BoardInfo? _lastBoard;
+    private long _nextSampleIndex;
+    private long _lastFrameTimestamp;
+    private uint _overflowReported;
+    private bool _helloSinceConnect;
+    private long _reconnects;
+    private volatile bool _connected;
+
+    public AcquisitionLoop(IBoardLink link, IEnumerable<IAcquisitionSink> sinks, AcquisitionOptions options, TimeProvider time, ILogger<AcquisitionLoop> logger)
+    {
+        _link = link;
+        _sinks = sinks.ToArray();
+        _options = options;
+        _time = time;
+        _logger = logger;
+    }
+
+    public string LinkDescription => _link.Description;
+    public bool Connected => _connected;
+    public BoardInfo? Board => _decoder.Board;
+    public DecoderCounters Counters => _decoder.Counters;
+
+    /// <summary>Connections made after the first one.</summary>
+    public long Reconnects => Interlocked.Read(ref _reconnects);
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        ResiliencePipeline connect = BuildConnectPipeline();
+        bool first = true;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            IBoardConnection connection;
+            try
+            {
+                connection = await connect.ExecuteAsync(static (link, ct) => link.ConnectAsync(ct), _link, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            if (!first)
+            {
+                Interlocked.Increment(ref _reconnects);
+            }
+            first = false;
+
+            await using (connection.ConfigureAwait(false))
+            {
+                _connected = true;
+                _helloSinceConnect = false;
+                AcquisitionLog.Connected(_logger, _link.Description);
+                Publish(AcquisitionEventKind.Connected, $"Connected to {_link.Description}");
+                using var connectionScope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                Task watchdog = WarnIfSilentAsync(connectionScope.Token);
+
+                string reason;
+                try
+                {
+                    await SendOnConnectAsync(connection, cancellationToken).ConfigureAwait(false);
+                    reason = await PumpAsync(connection.Input, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or ObjectDisposedException)
+                {
+                    reason = e.Message;
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    reason = "stopping";
+                }
+                _connected = false;
+                await connectionScope.CancelAsync().ConfigureAwait(false);
+                await watchdog.ConfigureAwait(false);
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    AcquisitionLog.Disconnected(_logger, _link.Description, reason);
+                    Publish(AcquisitionEventKind.Disconnected, $"Lost {_link.Description}: {reason}");
+                }
+            }
+        }
+    }
+
+    private ResiliencePipeline BuildConnectPipeline() =>
+        new ResiliencePipelineBuilder { TimeProvider = _time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<IOException>().Handle<UnauthorizedAccessException>(),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(100),
+                MaxDelay = _options.ReconnectMaxDelay,
+                OnRetry = args =>
+                {
+                    // Log the first attempts, then one in ten: an unplugged board must not flood the log.
+                    if (args.AttemptNumber < 3 || args.AttemptNumber % 10 == 0)
+                    {
+                        AcquisitionLog.ConnectFailed(_logger, _link.Description, args.AttemptNumber + 1, args.RetryDelay, args.Outcome.Exception?.Message ?? "unknown");
+                    }
+                    return default;
+                },
+            })
+            .Build();
+
+    private async Task SendOnConnectAsync(IBoardConnection connection, CancellationToken cancellationToken)
+    {
+        if (_options.UsesSerialPort)
+        {
+            if (_options.Serial.Channels is int channels)
+            {
+                await SendAsync(connection, FrameEncoder.WriteSetChannels(_commandBuffer, channels), cancellationToken).ConfigureAwait(false);
+            }
+            if (_options.Serial.SampleRateHz is int rate)
+            {
+                await SendAsync(connection, FrameEncoder.WriteSetRate(_commandBuffer, rate), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        await SendAsync(connection, FrameEncoder.WriteCommand(_commandBuffer, MessageType.Identify), cancellationToken).ConfigureAwait(false);
+        await SendAsync(connection, FrameEncoder.WriteCommand(_commandBuffer, MessageType.Start), cancellationToken).ConfigureAwait(false);
+    }
+
+    private ValueTask SendAsync(IBoardConnection connection, int length, CancellationToken cancellationToken) =>
+        connection.SendAsync(_commandBuffer.AsMemory(0, length).ToArray(), cancellationToken);
+
+    /// <summary>Decodes until the link's pipe completes; returns why it did.</summary>
+    private async Task<string> PumpAsync(PipeReader input, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            ReadResult result;
+            try
+            {
+                result = await input.ReadAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                _decoder.OnLinkLost(0);
+                return e.Message;
+            }
+            ReadOnlySequence<byte> buffer = result.Buffer;
+            SequencePosition consumed = Decode(buffer, out long unread);
+            if (result.IsCompleted)
+            {
+                _decoder.OnLinkLost(unread);
+                await input.CompleteAsync().ConfigureAwait(false);
+                return "end of stream";
+            }
+            input.AdvanceTo(consumed, buffer.End);
+        }
+    }
+
+    private SequencePosition Decode(ReadOnlySequence<byte> buffer, out long unread)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        while (_decoder.TryRead(ref reader, out BoardMessage message))
+        {
+            Dispatch(message);
+        }
+        unread = reader.Remaining;
+        return reader.Position;
+    }
+
+    private void Dispatch(in BoardMessage message)
+    {
+        switch (message.Type)
+        {
+            case MessageType.Samples:
+                ReportContinuity(message.Continuity, message.LostBefore);
+                _lastFrameTimestamp = _time.GetTimestamp();
+                long index = _nextSampleIndex++;
+                foreach (IAcquisitionSink sink in _sinks)
+                {
+                    sink.OnSamples(index, message.Samples);
+                }
+                break;
+
+            case MessageType.Hello:
+                BoardInfo board = message.Info!;
+                _helloSinceConnect = true;
+                ReportContinuity(message.Continuity, message.LostBefore);
+                if (SameShape(_lastBoard, board))
+                {
+                    break; // an answer to IDENTIFY that says nothing new
+                }
+                _lastBoard = board;
+                AcquisitionLog.BoardIdentified(_logger, board.BoardName, board.FirmwareVersion, board.ChannelCount, board.SampleRateHz, board.AdcBits, board.ReferenceMillivolts);
+                foreach (IAcquisitionSink sink in _sinks)
+                {
+                    sink.OnBoard(board);
+                }
+                Publish(AcquisitionEventKind.BoardIdentified, $"Board {board.BoardName} {board.FirmwareVersion}: {board.ChannelCount} ch x {board.SampleRateHz} Hz", board: board);
+                break;
+
+            case MessageType.Overflow when message.OverflowTotal != _overflowReported:
+                _overflowReported = message.OverflowTotal;
+                AcquisitionLog.BoardOverflow(_logger, message.OverflowTotal);
+                Publish(AcquisitionEventKind.BoardOverflow, $"The board dropped {message.OverflowTotal} sample instants since boot (its buffer overflowed)");
+                break;
+
+            case MessageType.Ack when message.AckResult != AckResult.Ok:
+                AcquisitionLog.CommandRejected(_logger, message.AckedCommand.ToString(), message.AckResult.ToString());
+                Publish(AcquisitionEventKind.CommandRejected, $"The board rejected {message.AckedCommand}: {message.AckResult}");
+                break;
+        }
+    }
+
+    private static bool SameShape(BoardInfo? a, BoardInfo b) =>
+        a is not null && a with { NextSequence = 0, Streaming = false } == b with { NextSequence = 0, Streaming = false };
+
+    private void ReportContinuity(SequenceVerdict verdict, uint lostBefore)
+    {
+        long lost;
+        GapCause cause;
+        switch (verdict)
+        {
+            case SequenceVerdict.Gap:
+                lost = lostBefore;
+                cause = GapCause.SequenceGap;
+                break;
+            case SequenceVerdict.Restarted when _lastFrameTimestamp != 0 && Board is { } board:
+                // The board's counter restarted, so the sequence cannot say how much was missed: estimate it
+                // from the time since the last frame arrived, and say that it is an estimate.
+                double seconds = _time.GetElapsedTime(_lastFrameTimestamp).TotalSeconds;
+                lost = Math.Max(0, (long)Math.Round(seconds * board.SampleRateHz) - 1);
+                cause = GapCause.BoardRestarted;
+                break;
+            default:
+                return;
+        }
+        var gap = new SampleGap(_nextSampleIndex + lost, lost, cause);
+        _nextSampleIndex += lost;
+        AcquisitionLog.Gap(_logger, lost, gap.NextSampleIndex, cause, gap.Estimated ? ", estimated" : "");
+        foreach (IAcquisitionSink sink in _sinks)
+        {
+            sink.OnGap(gap);
+        }
+        Publish(AcquisitionEventKind.Gap, $"{lost} sample instants lost ({cause}{(gap.Estimated ? ", estimated" : "")})", gap);
+    }
+
+    private void Publish(AcquisitionEventKind kind, string message, SampleGap? gap = null, BoardInfo? board = null)
+    {
+        var e = new AcquisitionEvent(kind, _time.GetUtcNow(), message) { Gap = gap, Board = board };
+        foreach (IAcquisitionSink sink in _sinks)
+        {
+            sink.OnEvent(e);
+        }
+    }
+
+    private async Task WarnIfSilentAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(HelloTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        if (!_helloSinceConnect)
+        {
+            AcquisitionLog.NoHello(_logger, (int)HelloTimeout.TotalSeconds, _link.Description);
+        }
+    }
+}

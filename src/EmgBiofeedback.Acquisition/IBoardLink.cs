@@ -1,0 +1,29 @@
+using System.IO.Pipelines;
+
+namespace EmgBiofeedback.Acquisition;
+
+/// <summary>
+/// A way to reach a board (a serial port, the built-in simulated board). Every source has the same
+/// lifecycle, so nothing downstream treats simulation as a special case.
+/// </summary>
+public interface IBoardLink
+{
+    /// <summary>What the link is, for logs and status (e.g. "serial /dev/ttyACM0 @ 500000").</summary>
+    string Description { get; }
+
+    /// <summary>Opens the link. Throws <see cref="IOException"/> (or a subclass) while the device is absent.</summary>
+    ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>One open connection: bytes from the board, and a way to send it commands.</summary>
+public interface IBoardConnection : IAsyncDisposable
+{
+    /// <summary>
+    /// The board's bytes. Completes (possibly with an exception) when the device goes away; the reader
+    /// owns nothing else of the connection.
+    /// </summary>
+    PipeReader Input { get; }
+
+    /// <summary>Sends one encoded command frame.</summary>
+    ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken);
+}

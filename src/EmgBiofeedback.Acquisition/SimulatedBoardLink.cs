@@ -1,0 +1,52 @@
+using System.IO.Pipelines;
+using System.Threading.Channels;
+
+namespace EmgBiofeedback.Acquisition;
+
+/// <summary>The built-in simulated board, connected in-process: the host's default with no serial port.</summary>
+public sealed class SimulatedBoardLink(SimulatorOptions options, double sensorGain, TimeProvider time) : IBoardLink
+{
+    private readonly SimulatedBoardDriver _driver = new(new SimulatedBoard(options, sensorGain), time);
+
+    public string Description => $"simulated board ({options.Channels} ch x {options.SampleRateHz} Hz)";
+
+    public ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken) =>
+        ValueTask.FromResult<IBoardConnection>(new Connection(_driver));
+
+    private sealed class Connection : IBoardConnection
+    {
+        private readonly Pipe _pipe = new(new PipeOptions(useSynchronizationContext: false));
+        private readonly Channel<byte[]> _commands = Channel.CreateBounded<byte[]>(16);
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _run;
+
+        public Connection(SimulatedBoardDriver driver)
+        {
+            _run = Task.Run(async () =>
+            {
+                try
+                {
+                    await driver.RunAsync(_pipe.Writer, _commands.Reader, _stop.Token).ConfigureAwait(false);
+                    await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
+                }
+                catch (OperationCanceledException e)
+                {
+                    await _pipe.Writer.CompleteAsync(e).ConfigureAwait(false);
+                }
+            });
+        }
+
+        public PipeReader Input => _pipe.Reader;
+
+        public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
+            _commands.Writer.WriteAsync(frame.ToArray(), cancellationToken);
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await _run.ConfigureAwait(false);
+            await _pipe.Reader.CompleteAsync().ConfigureAwait(false);
+            _stop.Dispose();
+        }
+    }
+}

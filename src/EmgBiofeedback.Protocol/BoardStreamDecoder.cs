@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.Buffers.Binary;
+
+namespace EmgBiofeedback.Protocol;
+
+/// <summary>A board message, decoded and checked. Spans are valid until the next read.</summary>
+public readonly ref struct BoardMessage
+{
+    public MessageType Type { get; init; }
+
+    /// <summary>HELLO: the board's description.</summary>
+    public BoardInfo? Info { get; init; }
+
+    /// <summary>SAMPLES: the frame's sequence number.</summary>
+    public uint Sequence { get; init; }
+
+    /// <summary>SAMPLES: ADC counts, one per channel.</summary>
+    public ReadOnlySpan<ushort> Samples { get; init; }
+
+    /// <summary>SAMPLES or HELLO: what the sequence counter said about the frames before this message.</summary>
+    public SequenceVerdict Continuity { get; init; }
+
+    /// <summary>With <see cref="SequenceVerdict.Gap"/>: how many sample instants are missing just before.</summary>
+    public uint LostBefore { get; init; }
+
+    /// <summary>ACK: which command was answered, and how.</summary>
+    public MessageType AckedCommand { get; init; }
+    public AckResult AckResult { get; init; }
+
+    /// <summary>OVERFLOW: sample instants the board dropped since it booted.</summary>
+    public uint OverflowTotal { get; init; }
+}
+
+/// <summary>Counts kept by <see cref="BoardStreamDecoder"/>; a snapshot.</summary>
+public readonly record struct DecoderCounters(
+    long SampleFrames,
+    long LostFrames,
+    long Gaps,
+    long Duplicates,
+    long CrcErrors,
+    long MalformedFrames,
+    long DiscardedBytes,
+    long Resyncs,
+    long FramesBeforeHello,
+    long BoardRestarts);
+
+/// <summary>
+/// Turns the board's byte stream into checked messages: framing and CRC (<see cref="FrameDecoder"/>),
+/// payload validation against the board's HELLO, and sequence continuity. Nothing it drops goes uncounted:
+/// duplicates, frames that contradict the HELLO, frames before any HELLO, and bytes that were not a frame.
+/// Allocation-free per sample frame.
+/// </summary>
+public sealed class BoardStreamDecoder
+{
+    private readonly FrameDecoder _frames = new();
+    private readonly ushort[] _samples = new ushort[WireFormat.MaxChannels];
+    private SequenceTracker _sequence;
+    private bool _rejectFrame;
+
+    private long _sampleFrames, _lostFrames, _gaps, _duplicates, _malformed, _beforeHello, _restarts;
+
+    /// <summary>The last HELLO; null until the board has identified itself.</summary>
+    public BoardInfo? Board { get; private set; }
+
+    public DecoderCounters Counters => new(
+        _sampleFrames, _lostFrames, _gaps, _duplicates, _frames.CrcErrors, _malformed,
+        _frames.DiscardedBytes, _frames.Resyncs, _beforeHello, _restarts);
+
+    public bool TryRead(ref SequenceReader<byte> reader, out BoardMessage message)
+    {
+        while (_frames.TryReadFrame(ref reader, out Frame frame))
+        {
+            if (TryInterpret(frame, out message))
+            {
+                return true;
+            }
+            if (_rejectFrame)
+            {
+                _rejectFrame = false;
+                _frames.RejectLastFrame(ref reader, frame.WireLength);
+            }
+        }
+        message = default;
+        return false;
+    }
+
+    /// <summary>The link dropped: bytes of a half-received frame are counted, and the next sequence number
+    /// is judged as coming after an outage.</summary>
+    public void OnLinkLost(long unreadBytes)
+    {
+        _frames.DiscardIncomplete(unreadBytes);
+        _sequence.MarkDiscontinuity();
+    }
+
+    private bool TryInterpret(Frame frame, out BoardMessage message)
+    {
+        message = default;
+        ReadOnlySpan<byte> payload = frame.Payload;
+        switch (frame.Type)
+        {
+            case MessageType.Samples:
+                return TryInterpretSamples(payload, out message);
+
+            case MessageType.Hello:
+                if (!BoardInfo.TryParse(payload, out BoardInfo? info) || info!.ProtocolVersion != WireFormat.ProtocolVersion)
+                {
+                    return Malformed();
+                }
+                Board = info;
+                SequenceVerdict verdict = _sequence.Anchor(info.NextSequence, out uint lost);
+                Count(verdict, lost);
+                message = new BoardMessage { Type = MessageType.Hello, Info = info, Continuity = verdict, LostBefore = lost };
+                return true;
+
+            case MessageType.Ack when payload.Length == 2 && payload[1] <= (byte)AckResult.Malformed:
+                message = new BoardMessage { Type = MessageType.Ack, AckedCommand = (MessageType)payload[0], AckResult = (AckResult)payload[1] };
+                return true;
+
+            case MessageType.Overflow when payload.Length == 4:
+                message = new BoardMessage { Type = MessageType.Overflow, OverflowTotal = BinaryPrimitives.ReadUInt32LittleEndian(payload) };
+                return true;
+
+            default:
+                return Malformed();
+        }
+    }
+
+    private bool TryInterpretSamples(ReadOnlySpan<byte> payload, out BoardMessage message)
+    {
+        message = default;
+        if (Board is null)
+        {
+            // Without a HELLO there is no rate or scale to give these samples; the stream starts at the HELLO.
+            _beforeHello++;
+            return false;
+        }
+        int channels = Board.ChannelCount;
+        if (payload.Length != WireFormat.SequenceSize + 2 * Board.ChannelCount)
+        {
+            return Malformed();
+        }
+        uint sequence = BinaryPrimitives.ReadUInt32LittleEndian(payload);
+        SequenceVerdict verdict = _sequence.Observe(sequence, out uint lost);
+        if (verdict == SequenceVerdict.Duplicate)
+        {
+            _duplicates++;
+            return false;
+        }
+        Count(verdict, lost);
+
+        Span<ushort> samples = _samples.AsSpan(0, channels);
+        ReadOnlySpan<byte> raw = payload[WireFormat.SequenceSize..];
+        for (int i = 0; i < samples.Length; i++)
+        {
+            samples[i] = BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..]);
+        }
+        _sampleFrames++;
+        message = new BoardMessage
+        {
+            Type = MessageType.Samples,
+            Sequence = sequence,
+            Samples = samples,
+            Continuity = verdict,
+            LostBefore = lost,
+        };
+        return true;
+    }
+
+    /// <summary>A frame with a valid CRC that makes no sense: counted, and searched again byte by byte.</summary>
+    private bool Malformed()
+    {
+        _malformed++;
+        _rejectFrame = true;
+        return false;
+    }
+
+    private void Count(SequenceVerdict verdict, uint lost)
+    {
+        if (verdict == SequenceVerdict.Gap)
+        {
+            _gaps++;
+            _lostFrames += lost;
+        }
+        else if (verdict == SequenceVerdict.Restarted)
+        {
+            _restarts++;
+        }
+    }
+}

@@ -1,0 +1,25 @@
+namespace EmgBiofeedback.Protocol;
+
+/// <summary>Frame types of docs/protocol.md. Host-to-board commands have the top bit set.</summary>
+public enum MessageType : byte
+{
+    Hello = 0x01,
+    Samples = 0x02,
+    Ack = 0x03,
+    Overflow = 0x04,
+
+    Start = 0x81,
+    Stop = 0x82,
+    Identify = 0x83,
+    SetRate = 0x84,
+    SetChannels = 0x85,
+}
+
+/// <summary>The result byte of an ACK frame.</summary>
+public enum AckResult : byte
+{
+    Ok = 0,
+    UnknownCommand = 1,
+    ArgumentOutOfRange = 2,
+    Malformed = 3,
+}

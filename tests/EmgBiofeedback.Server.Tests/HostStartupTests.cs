@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace EmgBiofeedback.Server.Tests;
+
+public partial class HostStartupTests
+{
+    [Fact]
+    public async Task With_no_serial_port_the_service_streams_the_simulated_board_and_reports_8_channels_at_1000_Hz_without_loss()
+    {
+        await using ServerProcess server = ServerProcess.Start("--Urls=http://127.0.0.1:0", "--Acquisition:StatusInterval=00:00:01");
+
+        server.WaitForLine(l => l.Contains("Board simulated", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "board identification");
+        server.WaitForLine(IsStatus, TimeSpan.FromSeconds(30), "first status line"); // the first interval includes start-up
+        string status = server.WaitForLine(IsStatus, TimeSpan.FromSeconds(30), "second status line");
+
+        Match m = StatusPattern().Match(status);
+        Assert.True(m.Success, status);
+        Assert.Equal("8", m.Groups["channels"].Value);
+        Assert.Equal("1000", m.Groups["rate"].Value);
+        Assert.InRange(double.Parse(m.Groups["fps"].Value, CultureInfo.InvariantCulture), 900, 1100);
+        Assert.Contains("lost 0 in 0 gaps, crc 0, resync 0, dup 0, reconnects 0", status, StringComparison.Ordinal);
+        Assert.Contains("SCM L", status, StringComparison.Ordinal);
+        Assert.Contains("LS R", status, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--Acquisition:Serial:BaudRate=12", "BaudRate")]
+    [InlineData("--Acquisition:Simulator:MainsHz=55", "MainsHz")]
+    [InlineData("--Acquisition:Simulator:Channels=40", "Channels")]
+    [InlineData("--Acquisition:SensorGain=0", "SensorGain")]
+    [InlineData("--Acquisition:Simulator:Muscles:0:Label=", "Label")]
+    public async Task An_invalid_setting_stops_start_up_with_a_message_naming_it(string setting, string name)
+    {
+        await using ServerProcess server = ServerProcess.Start("--Urls=http://127.0.0.1:0", setting);
+
+        int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(2, exitCode);
+        string output = string.Join('\n', server.Output);
+        Assert.Contains("Configuration error", output, StringComparison.Ordinal);
+        Assert.Contains(name, output, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", output, StringComparison.Ordinal); // a message, not a stack trace
+    }
+
+    private static bool IsStatus(string line) => line.Contains("frames/s", StringComparison.Ordinal);
+
+    [GeneratedRegex(@"\| (?<channels>\d+) ch x (?<rate>\d+) Hz \| (?<fps>[\d.]+) frames/s")]
+    private static partial Regex StatusPattern();
+}

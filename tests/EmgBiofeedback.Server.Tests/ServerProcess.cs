@@ -1,0 +1,102 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace EmgBiofeedback.Server.Tests;
+
+/// <summary>
+/// The real service as a user starts it: its own process, built output, its appsettings.json, and the
+/// given command-line settings. Collects stdout and stderr line by line.
+/// </summary>
+public sealed class ServerProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly BlockingCollection<string> _lines = [];
+
+    private ServerProcess(Process process)
+    {
+        _process = process;
+        process.OutputDataReceived += (_, e) => Add(e.Data);
+        process.ErrorDataReceived += (_, e) => Add(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public List<string> Output { get; } = [];
+
+    public static ServerProcess Start(params string[] arguments)
+    {
+        string serverDirectory = Path.GetDirectoryName(typeof(HostSetup).Assembly.Location)!;
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = serverDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(serverDirectory, "EmgBiofeedback.Server.dll"));
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        return new ServerProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start"));
+    }
+
+    /// <summary>Waits for the next output line that matches, up to a deadline.</summary>
+    public string WaitForLine(Func<string, bool> match, TimeSpan timeout, string what)
+    {
+        DateTime deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            TimeSpan left = deadline - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero || !_lines.TryTake(out string? line, left))
+            {
+                throw new TimeoutException($"No {what} within {timeout.TotalSeconds:F0} s. Output so far:\n{string.Join('\n', Output)}");
+            }
+            if (match(line))
+            {
+                return line;
+            }
+        }
+    }
+
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cts.Token);
+        _process.WaitForExit(); // drains the redirected streams
+        return _process.ExitCode;
+    }
+
+    private void Add(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+        lock (Output)
+        {
+            Output.Add(line);
+        }
+        _lines.Add(line);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            // SIGTERM, as systemd or Ctrl+C would: the host shuts down gracefully.
+            Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await _process.WaitForExitAsync(cts.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+        }
+        _process.Dispose();
+        _lines.Dispose();
+    }
+}

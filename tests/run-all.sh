@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test project of the solution on a fresh Debian machine with the .NET SDK: installs what the
+# tests need (Debian packages), builds once, tests, and ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use: socat makes the pseudo-terminal pairs of the serial tests.
+packages=(socat)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq >/dev/null || { echo "apt-get update failed"; echo "0 passed, 1 failed"; exit 1; }
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { echo "apt-get install ${missing[*]} failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if ! dotnet build EmgBiofeedback.sln -nologo -v quiet; then
+  echo "Build failed."
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+log=$(mktemp)
+dotnet test EmgBiofeedback.sln --no-build -nologo 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+
+# One summary line per test assembly: "Passed!  - Failed: 0, Passed: 21, Skipped: 0, Total: 21, ..."
+passed=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Passed: +([0-9]+).*/\1/' | awk '{s+=$1} END {print s+0}')
+failed=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: +([0-9]+).*/\1/' | awk '{s+=$1} END {print s+0}')
+projects=$(find tests -name '*.Tests.csproj' | wc -l)
+summaries=$(grep -cE '^(Passed|Failed)!' "$log")
+rm -f "$log"
+passed=${passed:-0}
+failed=${failed:-0}
+if [ "$summaries" -lt "$projects" ]; then
+  # A test host that crashed prints no summary: count the project as a failure rather than hide it.
+  echo "Only $summaries of $projects test projects reported results."
+  failed=$((failed + projects - summaries))
+fi
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  failed=1
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
