@@ -34,7 +34,7 @@ status=${PIPESTATUS[0]}
 # One summary line per test assembly: "Passed!  - Failed: 0, Passed: 21, Skipped: 0, Total: 21, ..."
 passed=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Passed: +([0-9]+).*/\1/' | awk '{s+=$1} END {print s+0}')
 failed=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: +([0-9]+).*/\1/' | awk '{s+=$1} END {print s+0}')
-projects=$(find tests -name '*.Tests.csproj' | wc -l)
+projects=$(dotnet sln EmgBiofeedback.sln list | grep -c 'Tests.csproj$')
 summaries=$(grep -cE '^(Passed|Failed)!' "$log")
 rm -f "$log"
 passed=${passed:-0}
