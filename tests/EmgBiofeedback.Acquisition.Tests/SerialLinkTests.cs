@@ -58,6 +58,49 @@ public class SerialLinkTests
         AssertValuesMatchTheBoard(simulator, firstSequence: sink.Boards[0].NextSequence, samples);
     }
 
+    [Fact]
+    public async Task A_board_that_restarts_while_unplugged_is_reported_as_an_estimated_gap_and_its_new_stream_follows()
+    {
+        await using SocatPtyPair pty = await SocatPtyPair.StartAsync();
+        var simulator = new SimulatorOptions { Channels = Channels, SampleRateHz = SampleRate };
+        var options = new AcquisitionOptions { Serial = { PortName = pty.HostEnd }, ReconnectMaxDelay = TimeSpan.FromMilliseconds(300) };
+        var sink = new RecordingSink();
+        var loop = new AcquisitionLoop(new SerialBoardLink(options.Serial), [sink], options, TimeProvider.System, NullLogger<AcquisitionLoop>.Instance);
+        using var stopHost = new CancellationTokenSource();
+        using var stopFirstBoard = new CancellationTokenSource();
+        Task firstBoard = StartBoard(simulator, pty.BoardEnd, stopFirstBoard.Token);
+        Task acquisition = loop.RunAsync(stopHost.Token);
+
+        await Eventually.TrueAsync(() => sink.SampleCount >= 2 * SampleRate, TimeSpan.FromSeconds(60), "2 s of frames");
+        await pty.UnplugAsync();
+        await stopFirstBoard.CancelAsync();
+        await IgnoreCancellation(firstBoard);
+        await Eventually.TrueAsync(() => sink.Count(AcquisitionEventKind.Disconnected) == 1, TimeSpan.FromSeconds(10), "the host to notice the unplug");
+        int atUnplug = sink.SampleCount;
+        await pty.PlugInAsync();
+        using var stopSecondBoard = new CancellationTokenSource();
+        Task secondBoard = StartBoard(simulator, pty.BoardEnd, stopSecondBoard.Token); // a fresh boot: sequence 0
+        await Eventually.TrueAsync(() => sink.SampleCount >= atUnplug + SampleRate, TimeSpan.FromSeconds(60), "frames from the restarted board");
+        await stopHost.CancelAsync();
+        await stopSecondBoard.CancelAsync();
+        await acquisition;
+        await IgnoreCancellation(secondBoard);
+
+        SampleGap gap = Assert.Single(sink.Gaps);
+        Assert.Equal(GapCause.BoardRestarted, gap.Cause);
+        Assert.True(gap.Estimated);
+        Assert.InRange(gap.Lost, 1, 60 * SampleRate);
+        IReadOnlyList<(long Index, ushort[] Counts)> samples = sink.Samples;
+        Assert.Equal(samples.Select(s => s.Index).Order(), samples.Select(s => s.Index));
+        (long Index, ushort[] Counts)[] afterRestart = samples.Where(s => s.Index >= gap.NextSampleIndex).ToArray();
+        Assert.Equal(gap.NextSampleIndex, afterRestart[0].Index);
+        AssertValuesMatchTheBoard(simulator, firstSequence: 0, afterRestart.Select(s => (s.Index - gap.NextSampleIndex, s.Counts)).ToArray());
+    }
+
+    private static Task StartBoard(SimulatorOptions simulator, string device, CancellationToken cancellationToken) =>
+        new SimulatedBoardPort(new SimulatedBoardDriver(new SimulatedBoard(simulator, SensorGain), TimeProvider.System), device, TimeProvider.System)
+            .RunAsync(cancellationToken);
+
     private static void AssertValuesMatchTheBoard(SimulatorOptions simulator, uint firstSequence, IReadOnlyList<(long Index, ushort[] Counts)> samples)
     {
         var reference = new SimulatedBoard(simulator, SensorGain);
