@@ -4,8 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: socat makes the pseudo-terminal pairs of the serial tests.
-packages=(socat)
+# Debian packages the tests use: socat makes the pseudo-terminal pairs of the serial tests; gcc-avr and
+# avr-libc build the firmware, libsimavr-dev (with libelf-dev, pkg-config) its simulator harness.
+packages=(socat make gcc pkg-config gcc-avr avr-libc libsimavr-dev libelf-dev)
 
 missing=()
 for p in "${packages[@]}"; do
