@@ -14,12 +14,6 @@ public sealed class AcquisitionOptions
     [Required, ValidateObjectMembers]
     public SimulatorOptions Simulator { get; set; } = new();
 
-    /// <summary>
-    /// Gain from the electrodes to the ADC input, used to express ADC counts in microvolts at the skin.
-    /// MyoWare 2.0's RAW output is the default; boards with another front end set their own.
-    /// </summary>
-    [Range(1.0, 100_000.0)]
-    public double SensorGain { get; set; } = 200;
 
     /// <summary>Longest wait between reconnect attempts; attempts back off exponentially up to it, with jitter.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:05:00")]

@@ -56,7 +56,7 @@ public sealed class SimulatedBoard
     }
 
     /// <summary>Samples one instant (while streaming): the counts the next SAMPLES frame carries.</summary>
-    internal bool TrySampleNext(Span<ushort> counts, out uint sequence)
+    public bool TrySampleNext(Span<ushort> counts, out uint sequence)
     {
         sequence = NextSequence;
         if (!Streaming)

@@ -1,4 +1,10 @@
 using EmgBiofeedback.Acquisition;
+using EmgBiofeedback.Dsp;
+using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.Sessions;
+using Grpc.AspNetCore.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 
 namespace EmgBiofeedback.Server;
@@ -17,25 +23,32 @@ public static class HostSetup
 
         IServiceCollection services = builder.Services;
         services.AddSingleton(TimeProvider.System);
-        services.AddOptions<AcquisitionOptions>()
-            .Bind(builder.Configuration.GetSection(AcquisitionOptions.SectionName))
-            .ValidateOnStart();
+        services.AddOptions<AcquisitionOptions>().Bind(builder.Configuration.GetSection(AcquisitionOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AcquisitionOptions>, AcquisitionOptionsValidator>();
+        services.AddOptions<SignalChainOptions>().Bind(builder.Configuration.GetSection(SignalChainOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SignalChainOptions>, SignalChainOptionsValidator>();
+        services.AddOptions<LiveOptions>().Bind(builder.Configuration.GetSection(LiveOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LiveOptions>, LiveOptionsValidator>();
 
         services.AddSingleton<IBoardLink>(sp =>
         {
             AcquisitionOptions o = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
+            // The simulated board models the sensor the signal chain assumes, so both use one gain.
+            double gain = sp.GetRequiredService<IOptions<SignalChainOptions>>().Value.SensorGain;
             return o.UsesSerialPort
                 ? new SerialBoardLink(o.Serial)
-                : new SimulatedBoardLink(o.Simulator, o.SensorGain, sp.GetRequiredService<TimeProvider>());
+                : new SimulatedBoardLink(o.Simulator, gain, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton(sp =>
         {
-            AcquisitionOptions o = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
-            IReadOnlyList<string> labels = o.UsesSerialPort ? [] : o.Simulator.EffectiveMuscles(o.Simulator.Channels).Select(m => m.Label).ToArray();
-            return new LiveActivityMonitor(sp.GetRequiredService<TimeProvider>(), o.SensorGain, labels);
+            AcquisitionOptions acquisition = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
+            LiveOptions live = sp.GetRequiredService<IOptions<LiveOptions>>().Value;
+            IReadOnlyList<string> labels = live.ChannelLabels.Count > 0 ? live.ChannelLabels
+                : acquisition.UsesSerialPort ? []
+                : acquisition.Simulator.EffectiveMuscles(acquisition.Simulator.Channels).Select(m => m.Label).ToArray();
+            return new LivePipeline(sp.GetRequiredService<IOptions<SignalChainOptions>>().Value, labels, sp.GetRequiredService<TimeProvider>());
         });
-        services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<LiveActivityMonitor>());
+        services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<LivePipeline>());
         services.AddSingleton(sp => new AcquisitionLoop(
             sp.GetRequiredService<IBoardLink>(),
             sp.GetServices<IAcquisitionSink>(),
@@ -43,8 +56,79 @@ public static class HostSetup
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AcquisitionLoop>>()));
         services.AddSingleton<AcquisitionMetrics>();
+        services.AddSingleton<SessionManager>();
+        services.AddSingleton<DeliveryLatency>();
         services.AddHostedService<AcquisitionWorker>();
         services.AddHostedService<StatusReporter>();
+        AddApi(builder);
         return builder;
+    }
+
+    private static void AddApi(WebApplicationBuilder builder)
+    {
+        IServiceCollection services = builder.Services;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            ApiOptions api = kestrel.ApplicationServices.GetRequiredService<IOptions<ApiOptions>>().Value;
+            Listen(kestrel, api.GrpcUrl, HttpProtocols.Http2);
+            Listen(kestrel, api.BrowserUrl, HttpProtocols.Http1);
+            // Keepalive: ping an idle connection after 30 s, drop it if no answer within 20 s, so a
+            // display that vanished (laptop lid closed) frees its streams within a minute.
+            kestrel.Limits.Http2.KeepAlivePingDelay = TimeSpan.FromSeconds(30);
+            kestrel.Limits.Http2.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+        });
+        services.AddOptions<ApiOptions>().Bind(builder.Configuration.GetSection(ApiOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ApiOptions>, ApiOptionsValidator>();
+        services.AddAuthentication(BearerTokenHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(ApiRoles.ViewPolicy, p => p.RequireRole(ApiRoles.Viewer, ApiRoles.Clinician))
+            .AddPolicy(ApiRoles.ControlPolicy, p => p.RequireRole(ApiRoles.Clinician));
+        services.AddGrpc(o => o.EnableDetailedErrors = false);
+        services.AddGrpcReflection();
+        services.AddGrpcHealthChecks().AddCheck<AcquisitionHealth>("acquisition");
+    }
+
+    private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
+    {
+        // An unparsable URL is reported by ApiOptionsValidator before the host starts.
+        if (ApiOptionsValidator.TryParse(url, out System.Net.IPEndPoint? endpoint, out bool https))
+        {
+            kestrel.Listen(endpoint!, listen =>
+            {
+                // With TLS, ALPN lets one port offer both; without, each port speaks one protocol.
+                listen.Protocols = https ? HttpProtocols.Http1AndHttp2 : protocols;
+                if (https)
+                {
+                    listen.UseHttps();
+                }
+            });
+        }
+    }
+
+    /// <summary>Middleware and endpoints: gRPC (and gRPC-Web) services, health, reflection.</summary>
+    public static WebApplication MapEmgBiofeedback(this WebApplication app)
+    {
+        app.UseRouting();
+        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<LiveService>();
+        app.MapGrpcService<SessionsService>();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapGrpcReflectionService().RequireAuthorization(ApiRoles.ViewPolicy);
+        return app;
+    }
+
+    /// <summary>
+    /// Resolves every options section, so a wrong setting is reported before anything starts.
+    /// Throws <see cref="OptionsValidationException"/> naming the settings.
+    /// </summary>
+    public static void ValidateSettings(IServiceProvider services)
+    {
+        _ = services.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<SignalChainOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<LiveOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<ApiOptions>>().Value;
     }
 }

@@ -17,13 +17,14 @@ try
     app = builder.Build();
     // Validate every options section before the host starts, so a wrong setting stops start-up with the
     // setting's name and no stack trace (ValidateOnStart would report it through the host's error log).
-    _ = app.Services.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
+    HostSetup.ValidateSettings(app.Services);
 }
 catch (OptionsValidationException e)
 {
-    Console.Error.WriteLine($"Configuration error in section '{AcquisitionOptions.SectionName}': {string.Join(Environment.NewLine, e.Failures)}");
+    Console.Error.WriteLine($"Configuration error in {e.OptionsType.Name}: {string.Join(Environment.NewLine, e.Failures)}");
     return 2;
 }
+app.MapEmgBiofeedback();
 await app.StartAsync();
 await app.WaitForShutdownAsync();
 await app.DisposeAsync();

@@ -8,7 +8,7 @@ public partial class HostStartupTests
     [Fact]
     public async Task With_no_serial_port_the_service_streams_the_simulated_board_and_reports_8_channels_at_1000_Hz_without_loss()
     {
-        await using ServerProcess server = ServerProcess.Start("--Urls=http://127.0.0.1:0", "--Acquisition:StatusInterval=00:00:01");
+        await using ServerProcess server = ServerProcess.Start([.. ServerProcess.AnyPorts, "--Acquisition:StatusInterval=00:00:01"]);
 
         server.WaitForLine(l => l.Contains("Board simulated", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "board identification");
         server.WaitForLine(IsStatus, TimeSpan.FromSeconds(30), "first status line"); // the first interval includes start-up
@@ -28,11 +28,13 @@ public partial class HostStartupTests
     [InlineData("--Acquisition:Serial:BaudRate=12", "BaudRate")]
     [InlineData("--Acquisition:Simulator:MainsHz=55", "MainsHz")]
     [InlineData("--Acquisition:Simulator:Channels=40", "Channels")]
-    [InlineData("--Acquisition:SensorGain=0", "SensorGain")]
+    [InlineData("--Dsp:SensorGain=0", "SensorGain")]
+    [InlineData("--Dsp:RmsEnvelope:WindowMs=400", "WindowMs")]
+    [InlineData("--Live:SubscriberQueueFrames=0", "SubscriberQueueFrames")]
     [InlineData("--Acquisition:Simulator:Muscles:0:Label=", "Label")]
     public async Task An_invalid_setting_stops_start_up_with_a_message_naming_it(string setting, string name)
     {
-        await using ServerProcess server = ServerProcess.Start("--Urls=http://127.0.0.1:0", setting);
+        await using ServerProcess server = ServerProcess.Start([.. ServerProcess.AnyPorts, setting]);
 
         int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
 

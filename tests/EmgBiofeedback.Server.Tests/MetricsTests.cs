@@ -9,9 +9,10 @@ public class MetricsTests
     [Fact]
     public async Task The_acquisition_counters_are_published_as_metrics_a_listener_can_read()
     {
-        WebApplicationBuilder builder = WebApplication.CreateBuilder(["--Urls=http://127.0.0.1:0"]);
+        WebApplicationBuilder builder = WebApplication.CreateBuilder(ServerProcess.AnyPorts);
         builder.AddEmgBiofeedback();
         await using WebApplication app = builder.Build();
+        app.MapEmgBiofeedback();
         var values = new Dictionary<string, long>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>

@@ -23,6 +23,51 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public List<string> Output { get; } = [];
 
+    /// <summary>The gRPC (HTTP/2) address, after <see cref="StartListening"/>.</summary>
+    public string Address { get; private set; } = "";
+
+    /// <summary>The browser (HTTP/1.1, gRPC-Web) address, after <see cref="StartListening"/>.</summary>
+    public string BrowserAddress { get; private set; } = "";
+
+    /// <summary>Both endpoints on port 0: for tests that need no client.</summary>
+    public static readonly string[] AnyPorts = ["--Api:GrpcUrl=http://127.0.0.1:0", "--Api:BrowserUrl=http://127.0.0.1:0"];
+
+    /// <summary>Host and port, for clients that take "host:port".</summary>
+    public string Target => new Uri(Address).Authority;
+
+    /// <summary>Starts the service on a free loopback port and waits until it listens and streams.</summary>
+    public static ServerProcess StartListening(params string[] arguments)
+    {
+        string grpc = $"http://127.0.0.1:{FreePort()}";
+        string browser = $"http://127.0.0.1:{FreePort()}";
+        ServerProcess server = Start([$"--Api:GrpcUrl={grpc}", $"--Api:BrowserUrl={browser}", .. arguments]);
+        server.Address = grpc;
+        server.BrowserAddress = browser;
+        server.WaitForLine(l => l.Contains("Board simulated", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "board identification");
+        return server;
+    }
+
+    private static int FreePort()
+    {
+        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        probe.Start();
+        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>Resident memory of the server process, from /proc.</summary>
+    public long ResidentBytes()
+    {
+        _process.Refresh();
+        return _process.WorkingSet64;
+    }
+
+    /// <summary>CPU time the server process has used so far.</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
     public static ServerProcess Start(params string[] arguments)
     {
         string serverDirectory = Path.GetDirectoryName(typeof(HostSetup).Assembly.Location)!;

@@ -1,4 +1,4 @@
-namespace EmgBiofeedback.Acquisition.Tests;
+namespace EmgBiofeedback.TestSupport;
 
 /// <summary>Polls a condition until a deadline: synchronisation by observation, never by sleeping.</summary>
 public static class Eventually

@@ -1,4 +1,4 @@
-namespace EmgBiofeedback.Acquisition.Tests;
+namespace EmgBiofeedback.TestSupport;
 
 /// <summary>Where the repository and the shared data (../shared beside it) are, from the test binaries.</summary>
 public static class RepositoryPaths

@@ -1,0 +1,493 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EmgBiofeedback.Dsp.Kernels;
+
+/// <summary>
+/// Eight channels per <see cref="Vector512{T}"/> of doubles, one vector per sample instant (the interleaved frame
+/// maps straight onto it). The chain runs in passes over a chunk of up to <see cref="ChainKernel.MaxChunk"/>
+/// instants, each pass keeping up to four sections' states and coefficients in registers; sections overlap across
+/// instants, so the recursion's latency does not bind. Same operations, same order as <see cref="ScalarChainKernel"/>.
+/// </summary>
+internal sealed class VectorChainKernel : ChainKernel
+{
+    private const int Lanes = 8;
+    private const int RingSums = 5; // squares, band, removed, min, max
+
+    private readonly int _groups;
+    private readonly bool _fullGroups;
+    private readonly Vector512<double>[] _scale;
+    private readonly Vector512<double>[] _bias;
+    private readonly Vector512<double>[] _bpCoef;
+    private readonly Vector512<double>[] _notchCoef;
+    private readonly Vector512<double>[] _lpCoef;
+    private readonly Vector512<double>[] _bpState;
+    private readonly Vector512<double>[] _notchState;
+    private readonly Vector512<double>[] _lpState;
+    private readonly Vector512<double>[] _carry;   // the sub-block in progress: [g * 5 + q]
+    private readonly Vector512<double>[] _minMax;  // min and max of each sub-block completed in this call: [(g * maxCompleted + k) * 2 + q]
+    private readonly Vector512<double>[] _ring;    // completed sub-blocks of the current window: [(entry * groups + g) * 5 + q]
+    private readonly Vector512<double>[] _a = new Vector512<double>[MaxChunk];
+    private readonly Vector512<double>[] _b = new Vector512<double>[MaxChunk];
+    private readonly Vector512<double>[] _c = new Vector512<double>[MaxChunk];
+    private int _ringPosition;                     // the oldest entry, where the next one goes
+
+    public VectorChainKernel(SignalChainDesign design)
+        : base(design, ((design.ChannelCount + Lanes - 1) / Lanes) * Lanes)
+    {
+        _groups = PaddedChannels / Lanes;
+        _fullGroups = Channels % Lanes == 0;
+        _scale = new Vector512<double>[_groups];
+        _bias = new Vector512<double>[_groups];
+        Span<double> lanes = stackalloc double[Lanes];
+        for (int g = 0; g < _groups; g++)
+        {
+            for (int j = 0; j < Lanes; j++)
+            {
+                int ch = (g * Lanes) + j;
+                lanes[j] = ch < Channels ? Scale[ch] : 0;
+            }
+            _scale[g] = Vector512.Create<double>(lanes);
+            for (int j = 0; j < Lanes; j++)
+            {
+                int ch = (g * Lanes) + j;
+                lanes[j] = ch < Channels ? Bias[ch] : 0;
+            }
+            _bias[g] = Vector512.Create<double>(lanes);
+        }
+        _bpCoef = Coefficients(Bp);
+        _notchCoef = Coefficients(Notch);
+        _lpCoef = Coefficients(Lp);
+        _bpState = new Vector512<double>[_groups * 2 * Bp.Count];
+        _notchState = new Vector512<double>[_groups * 2 * Notch.Count];
+        _lpState = new Vector512<double>[_groups * 2 * Lp.Count];
+        _carry = new Vector512<double>[_groups * RingSums];
+        _minMax = new Vector512<double>[_groups * MaxCompleted * 2];
+        _ring = new Vector512<double>[RingLength * _groups * RingSums];
+        Reset();
+    }
+
+    public override int Process(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered)
+    {
+        int completed = CompletedIn(frames, toBoundary, SubBlock);
+        int outputs = 0;
+        int position = _ringPosition;
+        for (int g = 0; g < _groups; g++)
+        {
+            Convert(counts, frames, toBoundary, completed, g);
+
+            Span<Vector512<double>> bpState = _bpState.AsSpan(g * 2 * Bp.Count, 2 * Bp.Count);
+            if (Bp.Symmetric)
+            {
+                Cascade<SymmetricNumerator>(_a, _a, frames, _bpCoef, bpState);
+            }
+            else
+            {
+                Cascade<GeneralNumerator>(_a, _a, frames, _bpCoef, bpState);
+            }
+
+            // All notches but the last in passes of up to four; the last runs in the pass that sums the squares, which
+            // would otherwise wait on its own recursion's latency.
+            int lastNotch = Notch.Count - 1;
+            Span<Vector512<double>> notchState = _notchState.AsSpan(g * 2 * Notch.Count, 2 * Notch.Count);
+            if (Notch.Symmetric)
+            {
+                Cascade<SymmetricNumerator>(_a, _b, frames, _notchCoef, notchState[..(2 * lastNotch)]);
+                outputs = NotchAndSums<SymmetricNumerator>(frames, toBoundary, completed, firstOutput, g, lastNotch > 0, notchState[(2 * lastNotch)..], out position);
+            }
+            else
+            {
+                Cascade<GeneralNumerator>(_a, _b, frames, _notchCoef, notchState[..(2 * lastNotch)]);
+                outputs = NotchAndSums<GeneralNumerator>(frames, toBoundary, completed, firstOutput, g, lastNotch > 0, notchState[(2 * lastNotch)..], out position);
+            }
+
+            if (Design.LinearEnvelopeEnabled)
+            {
+                LinearEnvelope(frames, toBoundary, firstOutput, outputs, g);
+            }
+            if (!filtered.IsEmpty)
+            {
+                StoreFiltered(filtered, frames, g);
+            }
+        }
+        _ringPosition = position;
+        return outputs;
+    }
+
+    public override void Reset()
+    {
+        Array.Clear(_bpState);
+        Array.Clear(_notchState);
+        Array.Clear(_lpState);
+        for (int e = 0; e < _groups; e++)
+        {
+            ClearSums(_carry.AsSpan(e * RingSums, RingSums));
+        }
+        for (int e = 0; e < RingLength * _groups; e++)
+        {
+            ClearSums(_ring.AsSpan(e * RingSums, RingSums));
+        }
+        _ringPosition = 0;
+    }
+
+    private static void ClearSums(Span<Vector512<double>> sums)
+    {
+        sums[0] = Vector512<double>.Zero;
+        sums[1] = Vector512<double>.Zero;
+        sums[2] = Vector512<double>.Zero;
+        sums[3] = Vector512.Create(double.PositiveInfinity);
+        sums[4] = Vector512.Create(double.NegativeInfinity);
+    }
+
+    private static Vector512<double>[] Coefficients(NormalizedCascade cascade)
+    {
+        var coef = new Vector512<double>[4 * cascade.Count];
+        for (int k = 0; k < cascade.Count; k++)
+        {
+            coef[4 * k] = Vector512.Create(cascade.C[k]);
+            coef[(4 * k) + 1] = Vector512.Create(cascade.B2[k]);
+            coef[(4 * k) + 2] = Vector512.Create(cascade.NegA1[k]);
+            coef[(4 * k) + 3] = Vector512.Create(cascade.NegA2[k]);
+        }
+        return coef;
+    }
+
+    // Counts -> µV (band-pass gain folded in) into _a; min and max of the raw counts per sub-block. MinNative/MaxNative
+    // (one vminpd/vmaxpd) equal Math.Min/Max here: counts are never NaN and never -0.
+    private void Convert(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int completed, int g)
+    {
+        Span<Vector512<double>> carry = _carry.AsSpan(g * RingSums, RingSums);
+        Vector512<double> mn = carry[3];
+        Vector512<double> mx = carry[4];
+        Vector512<double> scale = _scale[g];
+        Vector512<double> bias = _bias[g];
+        ref ushort first = ref Unsafe.Add(ref MemoryMarshal.GetReference(counts), g * Lanes);
+        ref Vector512<double> a = ref MemoryArrayRef(_a);
+        int stride = Channels;
+        int live = Math.Min(Lanes, Channels - (g * Lanes));
+        int start = 0;
+        for (int k = 0; k <= completed; k++)
+        {
+            int end = k < completed ? toBoundary + (k * SubBlock) : frames;
+            if (_fullGroups && Avx512F.IsSupported && Avx2.IsSupported)
+            {
+                for (int i = start; i < end; i++)
+                {
+                    Vector128<ushort> packed = Vector128.LoadUnsafe(ref Unsafe.Add(ref first, i * stride));
+                    Vector512<double> raw = Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(packed));
+                    mn = Vector512.MinNative(mn, raw);
+                    mx = Vector512.MaxNative(mx, raw);
+                    Unsafe.Add(ref a, i) = Vector512.FusedMultiplyAdd(raw, scale, bias);
+                }
+            }
+            else if (_fullGroups)
+            {
+                for (int i = start; i < end; i++)
+                {
+                    Vector128<ushort> packed = Vector128.LoadUnsafe(ref Unsafe.Add(ref first, i * stride));
+                    Vector256<uint> wide = Vector256.Create(Vector128.WidenLower(packed), Vector128.WidenUpper(packed));
+                    Vector512<ulong> wider = Vector512.Create(Vector256.WidenLower(wide), Vector256.WidenUpper(wide));
+                    Vector512<double> raw = Vector512.ConvertToDouble(wider);
+                    mn = Vector512.MinNative(mn, raw);
+                    mx = Vector512.MaxNative(mx, raw);
+                    Unsafe.Add(ref a, i) = Vector512.FusedMultiplyAdd(raw, scale, bias);
+                }
+            }
+            else
+            {
+                for (int i = start; i < end; i++)
+                {
+                    ref ushort frame = ref Unsafe.Add(ref first, i * stride);
+                    Vector512<double> raw = Vector512<double>.Zero;
+                    for (int j = 0; j < live; j++)
+                    {
+                        raw = raw.WithElement(j, Unsafe.Add(ref frame, j));
+                    }
+                    mn = Vector512.MinNative(mn, raw);
+                    mx = Vector512.MaxNative(mx, raw);
+                    Unsafe.Add(ref a, i) = Vector512.FusedMultiplyAdd(raw, scale, bias);
+                }
+            }
+            if (k < completed)
+            {
+                int at = ((g * MaxCompleted) + k) * 2;
+                _minMax[at] = mn;
+                _minMax[at + 1] = mx;
+                mn = Vector512.Create(double.PositiveInfinity);
+                mx = Vector512.Create(double.NegativeInfinity);
+            }
+            start = end;
+        }
+        carry[3] = mn;
+        carry[4] = mx;
+    }
+
+    // The last notch section (_b in place, or _a -> _b when it is the only one), fused with the sums of squares of the
+    // band-passed signal (_a), of the notched one (before the notch gain) and of what the notches removed
+    // (a - gain * b). At each sub-block's end its sums go into the ring; at each output the window is summed afresh.
+    private int NotchAndSums<TForm>(int frames, int toBoundary, int completed, int firstOutput, int g, bool inPlace,
+        Span<Vector512<double>> state, out int position)
+        where TForm : struct, INumeratorForm
+    {
+        Span<Vector512<double>> carry = _carry.AsSpan(g * RingSums, RingSums);
+        Vector512<double> sq = carry[0];
+        Vector512<double> band = carry[1];
+        Vector512<double> removed = carry[2];
+        Vector512<double> negGain = Vector512.Create(NegNotchGain);
+        int last = Notch.Count - 1;
+        Vector512<double> c0 = _notchCoef[4 * last], b0 = _notchCoef[(4 * last) + 1];
+        Vector512<double> p0 = _notchCoef[(4 * last) + 2], q0 = _notchCoef[(4 * last) + 3];
+        Vector512<double> u0 = state[0], v0 = state[1];
+        ref Vector512<double> a = ref MemoryArrayRef(_a);
+        ref Vector512<double> b = ref MemoryArrayRef(_b);
+        ref Vector512<double> from = ref inPlace ? ref b : ref a;
+        position = _ringPosition;
+        int outputs = 0;
+        int nextOutput = firstOutput;
+        int start = 0;
+        for (int k = 0; k <= completed; k++)
+        {
+            int end = k < completed ? toBoundary + (k * SubBlock) : frames;
+            for (int i = start; i < end; i++)
+            {
+                Vector512<double> x = Unsafe.Add(ref from, i);
+                Vector512<double> yn = x + u0;
+                u0 = Vector512.FusedMultiplyAdd(p0, yn, Vector512.FusedMultiplyAdd(c0, x, v0));
+                v0 = TForm.S2(x, yn, b0, q0);
+                Unsafe.Add(ref b, i) = yn;
+                Vector512<double> xb = Unsafe.Add(ref a, i);
+                Vector512<double> d = Vector512.FusedMultiplyAdd(negGain, yn, xb);
+                band = Vector512.FusedMultiplyAdd(xb, xb, band);
+                removed = Vector512.FusedMultiplyAdd(d, d, removed);
+                sq = Vector512.FusedMultiplyAdd(yn, yn, sq);
+            }
+            if (k < completed)
+            {
+                int entry = ((position * _groups) + g) * RingSums;
+                _ring[entry] = sq;
+                _ring[entry + 1] = band;
+                _ring[entry + 2] = removed;
+                _ring[entry + 3] = _minMax[((g * MaxCompleted) + k) * 2];
+                _ring[entry + 4] = _minMax[(((g * MaxCompleted) + k) * 2) + 1];
+                position = position + 1 == RingLength ? 0 : position + 1;
+                if (k == nextOutput)
+                {
+                    SumWindow(outputs, g, position);
+                    outputs++;
+                    nextOutput += SubBlocksPerOutput;
+                }
+                sq = Vector512<double>.Zero;
+                band = Vector512<double>.Zero;
+                removed = Vector512<double>.Zero;
+            }
+            start = end;
+        }
+        state[0] = u0;
+        state[1] = v0;
+        carry[0] = sq;
+        carry[1] = band;
+        carry[2] = removed;
+        return outputs;
+    }
+
+    // Oldest entry first, from zero, as the scalar kernel does.
+    private void SumWindow(int output, int g, int oldest)
+    {
+        Vector512<double> sq = Vector512<double>.Zero, band = Vector512<double>.Zero, removed = Vector512<double>.Zero;
+        Vector512<double> mn = Vector512.Create(double.PositiveInfinity), mx = Vector512.Create(double.NegativeInfinity);
+        int j = oldest;
+        for (int k = 0; k < RingLength; k++)
+        {
+            int entry = ((j * _groups) + g) * RingSums;
+            sq += _ring[entry];
+            band += _ring[entry + 1];
+            removed += _ring[entry + 2];
+            mn = Vector512.MinNative(mn, _ring[entry + 3]);
+            mx = Vector512.MaxNative(mx, _ring[entry + 4]);
+            j = j + 1 == RingLength ? 0 : j + 1;
+        }
+        ref double w = ref Windows[(output * WindowQuantities * PaddedChannels) + (g * Lanes)];
+        sq.StoreUnsafe(ref w, (nuint)(Squares * PaddedChannels));
+        band.StoreUnsafe(ref w, (nuint)(Band * PaddedChannels));
+        removed.StoreUnsafe(ref w, (nuint)(Removed * PaddedChannels));
+        mn.StoreUnsafe(ref w, (nuint)(Min * PaddedChannels));
+        mx.StoreUnsafe(ref w, (nuint)(Max * PaddedChannels));
+    }
+
+    // |notched| (or |band-passed| with the notch off) -> low-pass; its value at each output's last instant.
+    private void LinearEnvelope(int frames, int toBoundary, int firstOutput, int outputs, int g)
+    {
+        Vector512<double>[] source = Design.NotchEnabled ? _b : _a;
+        ref Vector512<double> src = ref MemoryArrayRef(source);
+        ref Vector512<double> c = ref MemoryArrayRef(_c);
+        for (int i = 0; i < frames; i++)
+        {
+            Unsafe.Add(ref c, i) = Vector512.Abs(Unsafe.Add(ref src, i));
+        }
+        Span<Vector512<double>> state = _lpState.AsSpan(g * 2 * Lp.Count, 2 * Lp.Count);
+        if (Lp.Symmetric)
+        {
+            Cascade<SymmetricNumerator>(_c, _c, frames, _lpCoef, state);
+        }
+        else
+        {
+            Cascade<GeneralNumerator>(_c, _c, frames, _lpCoef, state);
+        }
+        for (int o = 0; o < outputs; o++)
+        {
+            int instant = toBoundary - 1 + ((firstOutput + (o * SubBlocksPerOutput)) * SubBlock);
+            _c[instant].StoreUnsafe(ref Windows[(((o * WindowQuantities) + Linear) * PaddedChannels) + (g * Lanes)]);
+        }
+    }
+
+    private void StoreFiltered(Span<double> filtered, int frames, int g)
+    {
+        bool notchOn = Design.NotchEnabled;
+        Vector512<double> gain = Vector512.Create(Notch.Gain);
+        int stride = Channels;
+        int live = Math.Min(Lanes, Channels - (g * Lanes));
+        ref double first = ref Unsafe.Add(ref MemoryMarshal.GetReference(filtered), g * Lanes);
+        for (int i = 0; i < frames; i++)
+        {
+            Vector512<double> v = notchOn ? gain * _b[i] : _a[i];
+            if (_fullGroups)
+            {
+                v.StoreUnsafe(ref Unsafe.Add(ref first, i * stride));
+            }
+            else
+            {
+                ref double frame = ref Unsafe.Add(ref first, i * stride);
+                for (int j = 0; j < live; j++)
+                {
+                    Unsafe.Add(ref frame, j) = v.GetElement(j);
+                }
+            }
+        }
+    }
+
+    private static ref Vector512<double> MemoryArrayRef(Vector512<double>[] array) => ref MemoryMarshal.GetArrayDataReference(array);
+
+    // Runs a cascade over n instants, src -> dst (may be the same buffer), four sections per pass (state in registers).
+    private static void Cascade<TForm>(Vector512<double>[] src, Vector512<double>[] dst, int n, Vector512<double>[] coef, Span<Vector512<double>> state)
+        where TForm : struct, INumeratorForm
+    {
+        int count = state.Length / 2;
+        if (count == 0)
+        {
+            return; // nothing to run; the caller reads src
+        }
+        ref Vector512<double> from = ref MemoryArrayRef(src);
+        ref Vector512<double> to = ref MemoryArrayRef(dst);
+        ref Vector512<double> cf = ref MemoryArrayRef(coef);
+        ref Vector512<double> st = ref MemoryMarshal.GetReference(state);
+        int k = 0;
+        while (k < count)
+        {
+            int left = count - k;
+            ref Vector512<double> c = ref Unsafe.Add(ref cf, 4 * k);
+            ref Vector512<double> s = ref Unsafe.Add(ref st, 2 * k);
+            if (left >= 4)
+            {
+                Run4<TForm>(ref from, ref to, n, ref c, ref s);
+                k += 4;
+            }
+            else if (left >= 2)
+            {
+                Run2<TForm>(ref from, ref to, n, ref c, ref s);
+                k += 2;
+            }
+            else
+            {
+                Run1<TForm>(ref from, ref to, n, ref c, ref s);
+                k += 1;
+            }
+            from = ref to;
+        }
+    }
+
+    // Transposed direct form II, numerator [1, c, b2]: y = x + s1; s1 = c x - a1 y + s2; s2 = b2 x - a2 y.
+    private static void Run4<TForm>(ref Vector512<double> from, ref Vector512<double> to, int n, ref Vector512<double> cf, ref Vector512<double> st)
+        where TForm : struct, INumeratorForm
+    {
+        Vector512<double> c0 = cf, b0 = Unsafe.Add(ref cf, 1), p0 = Unsafe.Add(ref cf, 2), q0 = Unsafe.Add(ref cf, 3);
+        Vector512<double> c1 = Unsafe.Add(ref cf, 4), b1 = Unsafe.Add(ref cf, 5), p1 = Unsafe.Add(ref cf, 6), q1 = Unsafe.Add(ref cf, 7);
+        Vector512<double> c2 = Unsafe.Add(ref cf, 8), b2 = Unsafe.Add(ref cf, 9), p2 = Unsafe.Add(ref cf, 10), q2 = Unsafe.Add(ref cf, 11);
+        Vector512<double> c3 = Unsafe.Add(ref cf, 12), b3 = Unsafe.Add(ref cf, 13), p3 = Unsafe.Add(ref cf, 14), q3 = Unsafe.Add(ref cf, 15);
+        Vector512<double> u0 = st, v0 = Unsafe.Add(ref st, 1);
+        Vector512<double> u1 = Unsafe.Add(ref st, 2), v1 = Unsafe.Add(ref st, 3);
+        Vector512<double> u2 = Unsafe.Add(ref st, 4), v2 = Unsafe.Add(ref st, 5);
+        Vector512<double> u3 = Unsafe.Add(ref st, 6), v3 = Unsafe.Add(ref st, 7);
+        for (int i = 0; i < n; i++)
+        {
+            Vector512<double> x = Unsafe.Add(ref from, i);
+            Vector512<double> y = x + u0;
+            u0 = Vector512.FusedMultiplyAdd(p0, y, Vector512.FusedMultiplyAdd(c0, x, v0));
+            v0 = TForm.S2(x, y, b0, q0);
+            x = y;
+            y = x + u1;
+            u1 = Vector512.FusedMultiplyAdd(p1, y, Vector512.FusedMultiplyAdd(c1, x, v1));
+            v1 = TForm.S2(x, y, b1, q1);
+            x = y;
+            y = x + u2;
+            u2 = Vector512.FusedMultiplyAdd(p2, y, Vector512.FusedMultiplyAdd(c2, x, v2));
+            v2 = TForm.S2(x, y, b2, q2);
+            x = y;
+            y = x + u3;
+            u3 = Vector512.FusedMultiplyAdd(p3, y, Vector512.FusedMultiplyAdd(c3, x, v3));
+            v3 = TForm.S2(x, y, b3, q3);
+            Unsafe.Add(ref to, i) = y;
+        }
+        st = u0;
+        Unsafe.Add(ref st, 1) = v0;
+        Unsafe.Add(ref st, 2) = u1;
+        Unsafe.Add(ref st, 3) = v1;
+        Unsafe.Add(ref st, 4) = u2;
+        Unsafe.Add(ref st, 5) = v2;
+        Unsafe.Add(ref st, 6) = u3;
+        Unsafe.Add(ref st, 7) = v3;
+    }
+
+    private static void Run2<TForm>(ref Vector512<double> from, ref Vector512<double> to, int n, ref Vector512<double> cf, ref Vector512<double> st)
+        where TForm : struct, INumeratorForm
+    {
+        Vector512<double> c0 = cf, b0 = Unsafe.Add(ref cf, 1), p0 = Unsafe.Add(ref cf, 2), q0 = Unsafe.Add(ref cf, 3);
+        Vector512<double> c1 = Unsafe.Add(ref cf, 4), b1 = Unsafe.Add(ref cf, 5), p1 = Unsafe.Add(ref cf, 6), q1 = Unsafe.Add(ref cf, 7);
+        Vector512<double> u0 = st, v0 = Unsafe.Add(ref st, 1);
+        Vector512<double> u1 = Unsafe.Add(ref st, 2), v1 = Unsafe.Add(ref st, 3);
+        for (int i = 0; i < n; i++)
+        {
+            Vector512<double> x = Unsafe.Add(ref from, i);
+            Vector512<double> y = x + u0;
+            u0 = Vector512.FusedMultiplyAdd(p0, y, Vector512.FusedMultiplyAdd(c0, x, v0));
+            v0 = TForm.S2(x, y, b0, q0);
+            x = y;
+            y = x + u1;
+            u1 = Vector512.FusedMultiplyAdd(p1, y, Vector512.FusedMultiplyAdd(c1, x, v1));
+            v1 = TForm.S2(x, y, b1, q1);
+            Unsafe.Add(ref to, i) = y;
+        }
+        st = u0;
+        Unsafe.Add(ref st, 1) = v0;
+        Unsafe.Add(ref st, 2) = u1;
+        Unsafe.Add(ref st, 3) = v1;
+    }
+
+    private static void Run1<TForm>(ref Vector512<double> from, ref Vector512<double> to, int n, ref Vector512<double> cf, ref Vector512<double> st)
+        where TForm : struct, INumeratorForm
+    {
+        Vector512<double> c0 = cf, b0 = Unsafe.Add(ref cf, 1), p0 = Unsafe.Add(ref cf, 2), q0 = Unsafe.Add(ref cf, 3);
+        Vector512<double> u0 = st, v0 = Unsafe.Add(ref st, 1);
+        for (int i = 0; i < n; i++)
+        {
+            Vector512<double> x = Unsafe.Add(ref from, i);
+            Vector512<double> y = x + u0;
+            u0 = Vector512.FusedMultiplyAdd(p0, y, Vector512.FusedMultiplyAdd(c0, x, v0));
+            v0 = TForm.S2(x, y, b0, q0);
+            Unsafe.Add(ref to, i) = y;
+        }
+        st = u0;
+        Unsafe.Add(ref st, 1) = v0;
+    }
+}

@@ -1,0 +1,354 @@
+using System.Globalization;
+using System.Numerics;
+using NWaves.Filters.Base;
+using NWaves.Filters.Butterworth;
+using NWaves.Filters.Fda;
+
+namespace EmgBiofeedback.Dsp;
+
+/// <summary>
+/// Everything the chain computes once, when the configuration and the board are known: filter
+/// coefficients (designed with NWaves), unit conversion, decimation, window lengths, settling time.
+/// The per-sample loop only multiplies and adds what is here.
+/// </summary>
+public sealed class SignalChainDesign
+{
+    /// <summary>Upper corners are clamped to this fraction of the sample rate (0.9 x Nyquist).</summary>
+    public const double MaxCornerFraction = 0.45;
+
+    /// <summary>A filter counts as settled when its slowest transient has decayed to this fraction (-60 dB).</summary>
+    public const double SettlingTolerance = 1e-3;
+
+    private readonly List<string> _warnings = [];
+
+    /// <summary>Designs the chain; throws <see cref="ArgumentException"/> listing every invalid setting.</summary>
+    public SignalChainDesign(SignalChainOptions options, double sampleRateHz, int channelCount, int adcBits, double referenceMillivolts)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        IReadOnlyList<string> errors = options.Validate(sampleRateHz, channelCount, adcBits, referenceMillivolts);
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid signal chain settings: " + string.Join(" ", errors), nameof(options));
+        }
+
+        SampleRateHz = sampleRateHz;
+        ChannelCount = channelCount;
+        AdcBits = adcBits;
+        ReferenceMillivolts = referenceMillivolts;
+        AdcFullScaleCount = (1 << adcBits) - 1;
+        double nyquist = sampleRateHz / 2;
+
+        // Counts -> microvolts at the electrodes: (count - offset) * Vref / 2^bits / gain, with Vref in mV -> x 1000.
+        var perCount = new double[channelCount];
+        var offsets = new double[channelCount];
+        for (int ch = 0; ch < channelCount; ch++)
+        {
+            ChannelOptions? over = ch < options.Channels.Count ? options.Channels[ch] : null;
+            double gain = over?.SensorGain ?? options.SensorGain;
+            perCount[ch] = referenceMillivolts * 1000.0 / (1 << adcBits) / gain;
+            offsets[ch] = over?.AdcOffsetCounts ?? options.AdcOffsetCounts ?? (1 << (adcBits - 1));
+        }
+        MicrovoltsPerCount = perCount;
+        AdcOffsetCounts = offsets;
+
+        // Band-pass: NWaves designs the Butterworth zeros/poles (bilinear transform of the analog prototype) and
+        // pairs them into sections (TfToSos: poles nearest the unit circle last, overall gain in the first section,
+        // the same arrangement as SciPy's zpk2sos).
+        BandPassLowHz = options.BandPass.LowHz;
+        BandPassHighHz = options.BandPass.HighHz;
+        if (BandPassHighHz > MaxCornerFraction * sampleRateHz)
+        {
+            BandPassHighHz = MaxCornerFraction * sampleRateHz;
+            Warn($"Dsp:BandPass:HighHz {Num(options.BandPass.HighHz)} Hz is at or above 0.9 x Nyquist at {Num(sampleRateHz)} Hz; the upper corner is clamped to {Num(BandPassHighHz)} Hz.");
+        }
+        TransferFunction bandPass = DesignFilter.IirBpTf(BandPassLowHz / sampleRateHz, BandPassHighHz / sampleRateHz, PrototypeButterworth.Poles(options.BandPass.Order));
+        BandPassSections = UnitGainAtBandCentre(ToSections(DesignFilter.TfToSos(bandPass)), BandPassLowHz, BandPassHighHz, sampleRateHz);
+
+        // Mains notches: SciPy's iirnotch design (NWaves' DesignFilter.IirNotch computes the same coefficients in
+        // double precision): -3 dB bandwidth = f / Q. One section per harmonic below Nyquist, each as narrow as the
+        // fundamental's (Q_k = k Q): a constant Q would widen the k-th notch k times, and nine of them at 1 kHz would
+        // take about a quarter of the power of a white signal out of the EMG band instead of about 5 %.
+        double f0 = options.MainsNotch.FrequencyHz;
+        int available = (int)Math.Ceiling(nyquist / f0) - 1;
+        int harmonics = options.MainsNotch.Harmonics is { } h ? Math.Min(h, available) : available;
+        if (options.MainsNotch.Harmonics is { } asked && asked > available)
+        {
+            Warn($"Dsp:MainsNotch:Harmonics asks for {asked} notches but only {available} multiples of {Num(f0)} Hz lie below Nyquist ({Num(nyquist)} Hz); using {available}.");
+        }
+        var notchFrequencies = new double[harmonics];
+        var notchSections = new BiquadSection[harmonics];
+        for (int k = 0; k < harmonics; k++)
+        {
+            notchFrequencies[k] = f0 * (k + 1);
+            notchSections[k] = ToSection(DesignFilter.IirNotch(notchFrequencies[k] / sampleRateHz, options.MainsNotch.QualityFactor * (k + 1)));
+        }
+        NotchFrequenciesHz = notchFrequencies;
+        NotchSections = notchSections;
+        NotchEnabled = options.MainsNotch.Enabled;
+
+        LinearEnvelopeEnabled = options.LinearEnvelope.Enabled;
+        LinearEnvelopeSections = LinearEnvelopeEnabled
+            ? ToSections(DesignFilter.TfToSos(DesignFilter.IirLpTf(options.LinearEnvelope.CutoffHz / sampleRateHz, PrototypeButterworth.Poles(options.LinearEnvelope.Order))))
+            : [];
+
+        DecimationFactor = Math.Max(1, (int)Math.Round(sampleRateHz / options.OutputRateHz));
+        OutputRateHz = sampleRateHz / DecimationFactor;
+        if (Math.Abs(OutputRateHz - options.OutputRateHz) > 1e-9 * options.OutputRateHz)
+        {
+            Warn($"Dsp:OutputRateHz {Num(options.OutputRateHz)} Hz does not divide the sample rate {Num(sampleRateHz)} Hz; the chain outputs every {DecimationFactor}th sample instant, i.e. {Num(OutputRateHz)} Hz.");
+        }
+
+        RmsWindowSamples = Math.Max(1, (int)Math.Round(options.RmsEnvelope.WindowMs * sampleRateHz / 1000.0));
+        double windowMs = RmsWindowSamples * 1000.0 / sampleRateHz;
+        if (Math.Abs(windowMs - options.RmsEnvelope.WindowMs) > 1e-9 * options.RmsEnvelope.WindowMs)
+        {
+            Warn($"Dsp:RmsEnvelope:WindowMs {Num(options.RmsEnvelope.WindowMs)} ms is not a whole number of samples at {Num(sampleRateHz)} Hz; the window is {RmsWindowSamples} samples = {Num(windowMs)} ms.");
+        }
+
+        // Exact sliding sums: one partial sum per sub-block in a ring; a sub-block divides both the window and the
+        // output period, so every output's window is a whole number of sub-blocks.
+        SubBlockSamples = Gcd(RmsWindowSamples, DecimationFactor);
+
+        SettlingSamples = SettleSamples(BandPassSections) + SettleSamples(NotchSections)
+            + (LinearEnvelopeEnabled ? SettleSamples(LinearEnvelopeSections) : 0);
+
+        FlatlineMaxCounts = options.Quality.FlatlineMaxCounts;
+        ClipLowCount = options.Quality.ClippingMarginCounts;
+        ClipHighCount = AdcFullScaleCount - options.Quality.ClippingMarginCounts;
+        MainsRatioThreshold = options.Quality.MainsRatioThreshold;
+        NoisyBaselineMicrovolts = options.Quality.NoisyBaselineMicrovolts;
+        BaselineWindowOutputs = Math.Max(1, (int)Math.Round(options.Quality.BaselineWindowSeconds * OutputRateHz));
+
+        BandPassCascade = NormalizedCascade.From(BandPassSections);
+        NotchCascade = NormalizedCascade.From(NotchSections);
+        LinearEnvelopeCascade = NormalizedCascade.From(LinearEnvelopeSections);
+    }
+
+    /// <summary>Sample rate of the board, Hz.</summary>
+    public double SampleRateHz { get; }
+
+    /// <summary>Channels per frame.</summary>
+    public int ChannelCount { get; }
+
+    /// <summary>ADC resolution, bits.</summary>
+    public int AdcBits { get; }
+
+    /// <summary>ADC reference voltage, mV.</summary>
+    public double ReferenceMillivolts { get; }
+
+    /// <summary>Largest ADC count, 2^bits - 1.</summary>
+    public int AdcFullScaleCount { get; }
+
+    /// <summary>Microvolts at the electrodes per ADC count, per channel.</summary>
+    public IReadOnlyList<double> MicrovoltsPerCount { get; }
+
+    /// <summary>ADC count of 0 V at the electrodes, per channel.</summary>
+    public IReadOnlyList<double> AdcOffsetCounts { get; }
+
+    /// <summary>Lower corner of the band-pass, Hz.</summary>
+    public double BandPassLowHz { get; }
+
+    /// <summary>Upper corner of the band-pass after clamping, Hz.</summary>
+    public double BandPassHighHz { get; }
+
+    /// <summary>Band-pass sections as NWaves designed them, in running order.</summary>
+    public IReadOnlyList<BiquadSection> BandPassSections { get; }
+
+    /// <summary>Centre frequencies of the notches, Hz.</summary>
+    public IReadOnlyList<double> NotchFrequenciesHz { get; }
+
+    /// <summary>Notch sections (SciPy iirnotch design), in running order.</summary>
+    public IReadOnlyList<BiquadSection> NotchSections { get; }
+
+    /// <summary>Whether the envelopes are computed after the notches (otherwise the notches only measure mains).</summary>
+    public bool NotchEnabled { get; }
+
+    /// <summary>Whether the linear envelope is computed.</summary>
+    public bool LinearEnvelopeEnabled { get; }
+
+    /// <summary>Low-pass sections of the linear envelope; empty when disabled.</summary>
+    public IReadOnlyList<BiquadSection> LinearEnvelopeSections { get; }
+
+    /// <summary>One output every this many sample instants.</summary>
+    public int DecimationFactor { get; }
+
+    /// <summary>Output rate actually used, Hz.</summary>
+    public double OutputRateHz { get; }
+
+    /// <summary>RMS window, samples.</summary>
+    public int RmsWindowSamples { get; }
+
+    /// <summary>Sample instants after a start or gap before the filters count as settled (the output is valid after this plus one RMS window).</summary>
+    public int SettlingSamples { get; }
+
+    /// <summary>What the chain changed in the settings to make them work at this rate; the host should log these.</summary>
+    public IReadOnlyList<string> Warnings => _warnings;
+
+    internal int SubBlockSamples { get; }
+
+    internal double FlatlineMaxCounts { get; }
+
+    internal double ClipLowCount { get; }
+
+    internal double ClipHighCount { get; }
+
+    internal double MainsRatioThreshold { get; }
+
+    internal double NoisyBaselineMicrovolts { get; }
+
+    internal int BaselineWindowOutputs { get; }
+
+    internal NormalizedCascade BandPassCascade { get; }
+
+    internal NormalizedCascade NotchCascade { get; }
+
+    internal NormalizedCascade LinearEnvelopeCascade { get; }
+
+    /// <summary>Complex response of a cascade of sections at a frequency (Hz) for a sample rate (Hz).</summary>
+    public static Complex Response(IReadOnlyList<BiquadSection> sections, double frequencyHz, double sampleRateHz)
+    {
+        ArgumentNullException.ThrowIfNull(sections);
+        double w = 2 * Math.PI * frequencyHz / sampleRateHz;
+        Complex h = Complex.One;
+        foreach (BiquadSection s in sections)
+        {
+            h *= s.Response(w);
+        }
+        return h;
+    }
+
+    /// <summary>Group delay of a cascade of sections at a frequency (Hz), in samples.</summary>
+    public static double GroupDelaySamples(IReadOnlyList<BiquadSection> sections, double frequencyHz, double sampleRateHz)
+    {
+        ArgumentNullException.ThrowIfNull(sections);
+        double w = 2 * Math.PI * frequencyHz / sampleRateHz;
+        double delay = 0;
+        foreach (BiquadSection s in sections)
+        {
+            delay += PolynomialDelay(s.B0, s.B1, s.B2, w) - PolynomialDelay(1, s.A1, s.A2, w);
+        }
+        return delay;
+    }
+
+    // Group delay of p0 + p1 z^-1 + p2 z^-2 on the unit circle: Re(sum k p_k e^-jwk / sum p_k e^-jwk).
+    private static double PolynomialDelay(double p0, double p1, double p2, double w)
+    {
+        Complex e1 = Complex.FromPolarCoordinates(1, -w);
+        Complex e2 = e1 * e1;
+        Complex p = p0 + (p1 * e1) + (p2 * e2);
+        Complex dp = (p1 * e1) + (2 * p2 * e2);
+        return (dp / p).Real;
+    }
+
+    // NWaves scales its band-pass to unit gain at the arithmetic centre (f1 + f2) / 2, where a Butterworth band-pass
+    // is not exactly 1 (2.5e-4 low at 20-450 Hz, 2 kHz). The Butterworth band-pass has unit gain where the analog
+    // prototype's DC lands: the geometric centre of the pre-warped corners, as in SciPy's butter. Only the overall
+    // gain changes (first section's numerator); NWaves' zeros and poles stay as designed.
+    private static BiquadSection[] UnitGainAtBandCentre(BiquadSection[] sections, double lowHz, double highHz, double sampleRateHz)
+    {
+        double warpedCentre = Math.Sqrt(Math.Tan(Math.PI * lowHz / sampleRateHz) * Math.Tan(Math.PI * highHz / sampleRateHz));
+        double centreHz = Math.Atan(warpedCentre) * sampleRateHz / Math.PI;
+        double gain = Response(sections, centreHz, sampleRateHz).Magnitude;
+        BiquadSection first = sections[0];
+        sections[0] = first with { B0 = first.B0 / gain, B1 = first.B1 / gain, B2 = first.B2 / gain };
+        return sections;
+    }
+
+    private static int SettleSamples(IReadOnlyList<BiquadSection> sections)
+    {
+        double r = 0;
+        foreach (BiquadSection s in sections)
+        {
+            r = Math.Max(r, s.MaxPoleRadius);
+        }
+        return r <= 0 ? 2 : (int)Math.Ceiling(Math.Log(SettlingTolerance) / Math.Log(r)) + 2;
+    }
+
+    private static BiquadSection[] ToSections(TransferFunction[] sos)
+    {
+        var sections = new BiquadSection[sos.Length];
+        for (int i = 0; i < sos.Length; i++)
+        {
+            sections[i] = ToSection(sos[i]);
+        }
+        return sections;
+    }
+
+    private static BiquadSection ToSection(TransferFunction tf)
+    {
+        double[] b = tf.Numerator;
+        double[] a = tf.Denominator;
+        double a0 = a[0];
+        return new BiquadSection(
+            b[0] / a0,
+            b.Length > 1 ? b[1] / a0 : 0,
+            b.Length > 2 ? b[2] / a0 : 0,
+            a.Length > 1 ? a[1] / a0 : 0,
+            a.Length > 2 ? a[2] / a0 : 0);
+    }
+
+    private static int Gcd(int a, int b)
+    {
+        while (b != 0)
+        {
+            (a, b) = (b, a % b);
+        }
+        return a;
+    }
+
+    private void Warn(string message) => _warnings.Add(message);
+
+    private static string Num(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// A cascade in the form the kernels run: every numerator scaled to a leading 1, their product kept as one
+/// gain. In double precision this changes no result beyond rounding (floating point is scale-free) and saves a
+/// multiplication per section; "symmetric" cascades (every numerator [1, c, 1], as Butterworth band-pass and
+/// notch sections are) save one more.
+/// </summary>
+internal sealed class NormalizedCascade
+{
+    private NormalizedCascade(int count)
+    {
+        Count = count;
+        C = new double[count];
+        B2 = new double[count];
+        NegA1 = new double[count];
+        NegA2 = new double[count];
+    }
+
+    public int Count { get; }
+
+    public double Gain { get; private set; } = 1;
+
+    public bool Symmetric { get; private set; } = true;
+
+    public double[] C { get; }
+
+    public double[] B2 { get; }
+
+    public double[] NegA1 { get; }
+
+    public double[] NegA2 { get; }
+
+    public static NormalizedCascade From(IReadOnlyList<BiquadSection> sections)
+    {
+        var cascade = new NormalizedCascade(sections.Count);
+        for (int i = 0; i < sections.Count; i++)
+        {
+            BiquadSection s = sections[i];
+            if (s.B0 == 0)
+            {
+                throw new InvalidOperationException("A section with b0 = 0 cannot be normalised; the designs used here never produce one.");
+            }
+            cascade.Gain *= s.B0;
+            cascade.C[i] = s.B1 / s.B0;
+            cascade.B2[i] = s.B2 / s.B0;
+            cascade.NegA1[i] = -s.A1;
+            cascade.NegA2[i] = -s.A2;
+            cascade.Symmetric &= cascade.B2[i] == 1.0;
+        }
+        return cascade;
+    }
+}

@@ -1,0 +1,99 @@
+using EmgBiofeedback.Dsp;
+
+namespace EmgBiofeedback.Pipeline;
+
+/// <summary>Where a muscle's activation stands against its target (targets come with the clinical layer).</summary>
+public enum TargetState
+{
+    Unspecified,
+    Below,
+    Inside,
+    Above,
+}
+
+/// <summary>One muscle at one output instant.</summary>
+public readonly record struct MuscleActivation(
+    int Channel,
+    string Label,
+    float RmsMicrovolts,
+    float? MvcPercent,
+    TargetState Target,
+    SignalQualityFlags Quality,
+    bool Valid);
+
+/// <summary>
+/// Every muscle at one output instant: built once per output tick (50 Hz by default) and shared, read-only,
+/// by every subscriber.
+/// </summary>
+public sealed class ActivationFrame
+{
+    private object? _wireForm;
+
+    public required ulong Sequence { get; init; }
+
+    /// <summary>The last sample instant the envelope covers, on the acquisition's timeline.</summary>
+    public required long SampleIndex { get; init; }
+
+    public required double SampleTimeSeconds { get; init; }
+
+    /// <summary>Wall-clock time of the computation.</summary>
+    public required DateTimeOffset ComputedAt { get; init; }
+
+    /// <summary>Monotonic timestamp of the computation (<see cref="TimeProvider.GetTimestamp"/>), for delivery latency.</summary>
+    public required long ComputedTimestamp { get; init; }
+
+    public required MuscleActivation[] Muscles { get; init; }
+
+    /// <summary>
+    /// The API layer's encoded form of this frame, built by the first subscriber that needs it and reused by
+    /// all others, so a frame is converted once per tick rather than once per subscriber.
+    /// </summary>
+    public T GetWireForm<T>(Func<ActivationFrame, T> build)
+        where T : class
+    {
+        if (_wireForm is T cached)
+        {
+            return cached;
+        }
+        T built = build(this);
+        return Interlocked.CompareExchange(ref _wireForm, built, null) as T ?? built;
+    }
+}
+
+/// <summary>About 20 ms of signal from every channel, for detailed trace views.</summary>
+public sealed class WaveformBlock
+{
+    public required ulong Sequence { get; init; }
+    public required long FirstSampleIndex { get; init; }
+    public required int SampleRateHz { get; init; }
+    public required int Channels { get; init; }
+    public required int Frames { get; init; }
+
+    /// <summary>Band-passed and notched µV, frame-major (one value per channel per instant).</summary>
+    public required float[] Filtered { get; init; }
+
+    /// <summary>Counts converted to µV, unfiltered, frame-major.</summary>
+    public required float[] Raw { get; init; }
+}
+
+public enum LiveEventKind
+{
+    Connected,
+    Disconnected,
+    BoardIdentified,
+    Gap,
+    BoardOverflow,
+    CommandRejected,
+    SessionStarted,
+    SessionStopped,
+    Marker,
+}
+
+/// <summary>Something that happened, for the event stream.</summary>
+public sealed record LiveEvent(ulong Sequence, LiveEventKind Kind, DateTimeOffset Time, string Message)
+{
+    public long LostSamples { get; init; }
+    public bool Estimated { get; init; }
+    public long SampleIndex { get; init; }
+    public string Label { get; init; } = "";
+}

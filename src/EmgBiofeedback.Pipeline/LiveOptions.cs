@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+
+namespace EmgBiofeedback.Pipeline;
+
+/// <summary>Configuration section "Live": how the live streams are named and buffered.</summary>
+public sealed class LiveOptions
+{
+    public const string SectionName = "Live";
+
+    /// <summary>
+    /// Channel names in channel order (the station's montage, e.g. "SCM L"); channels past the list are
+    /// "CH n". Empty: the simulated board's muscles, or CH 1..n for a real board.
+    /// </summary>
+    public List<string> ChannelLabels { get; set; } = [];
+
+    /// <summary>
+    /// Frames a subscriber may fall behind by before its oldest are dropped. Small on purpose: a reader
+    /// that resumes after a stall should see the present, not seconds of stale activation
+    /// (8 frames = 160 ms at 50 Hz).
+    /// </summary>
+    [Range(1, 1024)]
+    public int SubscriberQueueFrames { get; set; } = 8;
+}
+
+[OptionsValidator]
+public sealed partial class LiveOptionsValidator : IValidateOptions<LiveOptions>;

@@ -1,0 +1,224 @@
+using EmgBiofeedback.Acquisition;
+using EmgBiofeedback.Dsp;
+using EmgBiofeedback.Protocol;
+
+namespace EmgBiofeedback.Pipeline;
+
+/// <summary>
+/// The live chain behind every display: takes the decoded stream from the acquisition, runs each board's
+/// <see cref="SignalChain"/>, and publishes activation frames at the output rate, waveform blocks of about
+/// 20 ms and events, each through a bounded <see cref="FanOut{T}"/>. Runs on the acquisition thread and
+/// never waits for a subscriber.
+/// </summary>
+public sealed class LivePipeline : IAcquisitionSink
+{
+    /// <summary>Waveform blocks per second: 20 ms blocks, so a trace view updates smoothly.</summary>
+    public const int WaveformBlocksPerSecond = 50;
+
+    private readonly SignalChainOptions _options;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private IReadOnlyList<string> _labels;
+    private Chain? _chain;
+    private ulong _activationSequence;
+    private ulong _waveformSequence;
+    private ulong _eventSequence;
+    private ActivationFrame? _latest;
+
+    public LivePipeline(SignalChainOptions options, IReadOnlyList<string> labels, TimeProvider time)
+    {
+        _options = options;
+        _labels = labels;
+        _time = time;
+    }
+
+    public FanOut<ActivationFrame> Activation { get; } = new();
+    public FanOut<WaveformBlock> Waveforms { get; } = new();
+    public FanOut<LiveEvent> Events { get; } = new();
+
+    /// <summary>Raised on the acquisition thread when a board's chain is (re)built, with the design's warnings.</summary>
+    public event Action<IReadOnlyList<string>>? ChainWarnings;
+
+    /// <summary>The newest activation frame, for status displays; null before the first.</summary>
+    public ActivationFrame? Latest => Volatile.Read(ref _latest);
+
+    /// <summary>Activation frames per second; 0 before a board has identified itself.</summary>
+    public double OutputRateHz => _chain?.Signal.Design.OutputRateHz ?? 0;
+
+    public int ChannelCount => _chain?.Signal.ChannelCount ?? 0;
+
+    public IReadOnlyList<string> Labels
+    {
+        get { lock (_gate) { return _labels; } }
+    }
+
+    /// <summary>Names the channels (a session's montage); takes effect with the next frame.</summary>
+    public void SetLabels(IReadOnlyList<string> labels)
+    {
+        lock (_gate)
+        {
+            _labels = labels;
+        }
+    }
+
+    public void OnBoard(BoardInfo board)
+    {
+        if (_chain is { } current && current.Matches(board))
+        {
+            return;
+        }
+        var signal = new SignalChain(_options, board.SampleRateHz, board.ChannelCount, board.AdcBits, board.ReferenceMillivolts);
+        _chain = new Chain(board, signal);
+        if (signal.Warnings.Count > 0)
+        {
+            ChainWarnings?.Invoke(signal.Warnings);
+        }
+    }
+
+    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts)
+    {
+        Chain? chain = _chain;
+        if (chain is null)
+        {
+            return;
+        }
+        if (chain.NextIndex < 0)
+        {
+            chain.NextIndex = sampleIndex; // the chain's index 0 is this instant on the acquisition's timeline
+            chain.Origin = sampleIndex;
+        }
+        Span<double> filtered = chain.FilteredFrame;
+        int written = chain.Signal.Process(counts, chain.Outputs, filtered);
+        chain.NextIndex = sampleIndex + 1;
+        AppendToWaveform(chain, sampleIndex, counts, filtered);
+        if (written > 0)
+        {
+            PublishActivation(chain, chain.Outputs.AsSpan(0, written));
+        }
+    }
+
+    public void OnGap(SampleGap gap)
+    {
+        Chain? chain = _chain;
+        if (chain is not null && chain.NextIndex >= 0 && gap.Lost > 0)
+        {
+            chain.Signal.MarkGap(gap.Lost);
+            chain.NextIndex += gap.Lost;
+            chain.BlockFill = 0; // a trace block never spans a hole
+        }
+    }
+
+    public void OnEvent(AcquisitionEvent e)
+    {
+        LiveEventKind kind = e.Kind switch
+        {
+            AcquisitionEventKind.Connected => LiveEventKind.Connected,
+            AcquisitionEventKind.Disconnected => LiveEventKind.Disconnected,
+            AcquisitionEventKind.BoardIdentified => LiveEventKind.BoardIdentified,
+            AcquisitionEventKind.Gap => LiveEventKind.Gap,
+            AcquisitionEventKind.BoardOverflow => LiveEventKind.BoardOverflow,
+            _ => LiveEventKind.CommandRejected,
+        };
+        Publish(new LiveEvent(0, kind, e.Time, e.Message)
+        {
+            LostSamples = e.Gap?.Lost ?? 0,
+            Estimated = e.Gap?.Estimated ?? false,
+            SampleIndex = e.Gap?.NextSampleIndex ?? 0,
+        });
+    }
+
+    /// <summary>Publishes a session or marker event; returns it with its sequence number.</summary>
+    public LiveEvent Publish(LiveEvent e)
+    {
+        LiveEvent numbered = e with { Sequence = Interlocked.Increment(ref _eventSequence) };
+        Events.Publish(numbered);
+        return numbered;
+    }
+
+    /// <summary>The sample index the next frame will have (for markers); -1 before any sample.</summary>
+    public long CurrentSampleIndex => _chain?.NextIndex ?? -1;
+
+    private void PublishActivation(Chain chain, ReadOnlySpan<EnvelopeSample> outputs)
+    {
+        IReadOnlyList<string> labels = Labels;
+        int channels = chain.Signal.ChannelCount;
+        for (int o = 0; o < outputs.Length; o += channels)
+        {
+            var muscles = new MuscleActivation[channels];
+            for (int c = 0; c < channels; c++)
+            {
+                EnvelopeSample s = outputs[o + c];
+                muscles[c] = new MuscleActivation(c, c < labels.Count ? labels[c] : $"CH{c + 1}", (float)s.RmsMicrovolts, null, TargetState.Unspecified, s.Quality, s.IsValid);
+            }
+            long index = chain.Origin + outputs[o].SampleIndex;
+            var frame = new ActivationFrame
+            {
+                Sequence = ++_activationSequence,
+                SampleIndex = index,
+                SampleTimeSeconds = index / (double)chain.Board.SampleRateHz,
+                ComputedAt = _time.GetUtcNow(),
+                ComputedTimestamp = _time.GetTimestamp(),
+                Muscles = muscles,
+            };
+            Volatile.Write(ref _latest, frame);
+            Activation.Publish(frame);
+        }
+    }
+
+    private void AppendToWaveform(Chain chain, long sampleIndex, ReadOnlySpan<ushort> counts, ReadOnlySpan<double> filtered)
+    {
+        if (Waveforms.SubscriberCount == 0)
+        {
+            chain.BlockFill = 0;
+            return;
+        }
+        int channels = counts.Length;
+        if (chain.BlockFill == 0)
+        {
+            chain.BlockStart = sampleIndex;
+        }
+        int at = chain.BlockFill * channels;
+        IReadOnlyList<double> scale = chain.Signal.Design.MicrovoltsPerCount;
+        IReadOnlyList<double> offset = chain.Signal.Design.AdcOffsetCounts;
+        for (int c = 0; c < channels; c++)
+        {
+            chain.BlockFiltered[at + c] = (float)filtered[c];
+            chain.BlockRaw[at + c] = (float)((counts[c] - offset[c]) * scale[c]);
+        }
+        if (++chain.BlockFill < chain.BlockFrames)
+        {
+            return;
+        }
+        chain.BlockFill = 0;
+        Waveforms.Publish(new WaveformBlock
+        {
+            Sequence = ++_waveformSequence,
+            FirstSampleIndex = chain.BlockStart,
+            SampleRateHz = chain.Board.SampleRateHz,
+            Channels = channels,
+            Frames = chain.BlockFrames,
+            Filtered = chain.BlockFiltered.ToArray(),
+            Raw = chain.BlockRaw.ToArray(),
+        });
+    }
+
+    /// <summary>One board's chain and its buffers, sized once when the board identifies itself.</summary>
+    private sealed class Chain(BoardInfo board, SignalChain signal)
+    {
+        public BoardInfo Board { get; } = board;
+        public SignalChain Signal { get; } = signal;
+        public EnvelopeSample[] Outputs { get; } = new EnvelopeSample[board.ChannelCount]; // one frame ends at most one output instant
+        public double[] FilteredFrame { get; } = new double[board.ChannelCount];
+        public int BlockFrames { get; } = Math.Max(1, board.SampleRateHz / WaveformBlocksPerSecond);
+        public float[] BlockFiltered { get; } = new float[Math.Max(1, board.SampleRateHz / WaveformBlocksPerSecond) * board.ChannelCount];
+        public float[] BlockRaw { get; } = new float[Math.Max(1, board.SampleRateHz / WaveformBlocksPerSecond) * board.ChannelCount];
+        public int BlockFill { get; set; }
+        public long BlockStart { get; set; }
+        public long NextIndex { get; set; } = -1;
+        public long Origin { get; set; }
+
+        public bool Matches(BoardInfo other) =>
+            other.ChannelCount == Board.ChannelCount && other.SampleRateHz == Board.SampleRateHz &&
+            other.AdcBits == Board.AdcBits && other.ReferenceMillivolts == Board.ReferenceMillivolts;
+    }
+}

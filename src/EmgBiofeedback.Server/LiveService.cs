@@ -1,0 +1,186 @@
+using EmgBiofeedback.Acquisition;
+using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.Protocol;
+using EmgBiofeedback.Sessions;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using V1 = EmgBiofeedback.Contracts.V1;
+
+namespace EmgBiofeedback.Server;
+
+/// <summary>
+/// emg.v1.Live: thin over the live pipeline. Each stream reads its own bounded subscription, so a slow
+/// client only loses its own frames (and is told how many in missed_before); the call's cancellation
+/// ends the stream and releases the subscription.
+/// </summary>
+[Authorize(Policy = ApiRoles.ViewPolicy)]
+internal sealed class LiveService(
+    LivePipeline pipeline,
+    AcquisitionLoop acquisition,
+    SessionManager sessions,
+    DeliveryLatency latency,
+    IOptions<LiveOptions> liveOptions,
+    IOptions<Dsp.SignalChainOptions> dspOptions,
+    TimeProvider time) : V1.Live.LiveBase
+{
+    private const int EventQueueCapacity = 256;
+
+    public override Task<V1.Status> GetStatus(V1.GetStatusRequest request, ServerCallContext context)
+    {
+        DecoderCounters c = acquisition.Counters;
+        var status = new V1.Status
+        {
+            Connected = acquisition.Connected,
+            Link = acquisition.LinkDescription,
+            Counters = new V1.Counters
+            {
+                SampleFrames = (ulong)c.SampleFrames,
+                LostFrames = (ulong)c.LostFrames,
+                Gaps = (ulong)c.Gaps,
+                Duplicates = (ulong)c.Duplicates,
+                CrcErrors = (ulong)c.CrcErrors,
+                MalformedFrames = (ulong)c.MalformedFrames,
+                DiscardedBytes = (ulong)c.DiscardedBytes,
+                Resyncs = (ulong)c.Resyncs,
+                Reconnects = (ulong)acquisition.Reconnects,
+                DroppedSubscriberFrames = (ulong)pipeline.Activation.Dropped,
+            },
+            ActivationSubscribers = (uint)pipeline.Activation.SubscriberCount,
+            ActivationRateHz = (uint)Math.Round(OutputRate()),
+        };
+        if (acquisition.Board is { } b)
+        {
+            status.Board = new V1.Board
+            {
+                Name = b.BoardName,
+                FirmwareVersion = b.FirmwareVersion,
+                ChannelCount = (uint)b.ChannelCount,
+                SampleRateHz = (uint)b.SampleRateHz,
+                AdcBits = (uint)b.AdcBits,
+                ReferenceMillivolts = (uint)b.ReferenceMillivolts,
+            };
+        }
+        IReadOnlyList<string> labels = pipeline.Labels;
+        for (int i = 0; i < pipeline.ChannelCount; i++)
+        {
+            status.Channels.Add(new V1.ChannelInfo { Channel = (uint)i, Label = i < labels.Count ? labels[i] : $"CH{i + 1}" });
+        }
+        (double p50, double p99, double max, long count) = latency.Summarise();
+        status.DeliveryLatency = new V1.LatencySummary { P50Ms = p50, P99Ms = p99, MaxMs = max, Count = (ulong)count };
+        if (sessions.Current is { } session)
+        {
+            status.Session = ProtoMapping.ToProto(session);
+        }
+        return Task.FromResult(status);
+    }
+
+    public override async Task StreamActivation(V1.StreamActivationRequest request, IServerStreamWriter<V1.ActivationFrame> responseStream, ServerCallContext context)
+    {
+        int[]? channels = request.Channels.Count == 0 ? null : CheckedChannels(request.Channels, "channels");
+        int keepEvery = KeepEvery(request.RateHz);
+        using Subscription<ActivationFrame> subscription = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
+        CancellationToken cancellationToken = context.CancellationToken;
+        try
+        {
+            await foreach (ActivationFrame frame in subscription.Reader.ReadAllAsync(cancellationToken))
+            {
+                // The whole frame is encoded once per tick and shared; only a channel selection or a report
+                // of missed frames makes a subscriber's own copy.
+                V1.ActivationFrame message = channels is null ? frame.GetWireForm(ProtoMapping.ToProto) : ProtoMapping.ToProto(frame, channels);
+                long missed = subscription.TakeMissed();
+                if (missed > 0)
+                {
+                    message = message.Clone();
+                    message.MissedBefore = (uint)Math.Min(missed, uint.MaxValue);
+                }
+                await responseStream.WriteAsync(message, cancellationToken);
+                latency.Record(time.GetElapsedTime(frame.ComputedTimestamp));
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The client went away or the server is stopping: the stream simply ends.
+        }
+    }
+
+    public override async Task StreamWaveform(V1.StreamWaveformRequest request, IServerStreamWriter<V1.WaveformBlock> responseStream, ServerCallContext context)
+    {
+        int[] channels = request.Channels.Count == 0
+            ? Enumerable.Range(0, Math.Max(pipeline.ChannelCount, Protocol.WireFormat.MaxChannels)).ToArray()
+            : CheckedChannels(request.Channels, "channels");
+        if (!Enum.IsDefined(request.Kind))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"kind: {(int)request.Kind} is not a WaveformKind."));
+        }
+        bool raw = request.Kind == V1.WaveformKind.Raw;
+        using Subscription<WaveformBlock> subscription = pipeline.Waveforms.Subscribe(liveOptions.Value.SubscriberQueueFrames);
+        CancellationToken cancellationToken = context.CancellationToken;
+        try
+        {
+            await foreach (WaveformBlock block in subscription.Reader.ReadAllAsync(cancellationToken))
+            {
+                V1.WaveformBlock message = ProtoMapping.ToProto(block, channels, raw);
+                message.MissedBefore = (uint)Math.Min(subscription.TakeMissed(), uint.MaxValue);
+                await responseStream.WriteAsync(message, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    public override async Task StreamEvents(V1.StreamEventsRequest request, IServerStreamWriter<V1.Event> responseStream, ServerCallContext context)
+    {
+        using Subscription<LiveEvent> subscription = pipeline.Events.Subscribe(EventQueueCapacity);
+        CancellationToken cancellationToken = context.CancellationToken;
+        try
+        {
+            await foreach (LiveEvent e in subscription.Reader.ReadAllAsync(cancellationToken))
+            {
+                V1.Event message = ProtoMapping.ToProto(e);
+                message.MissedBefore = (uint)Math.Min(subscription.TakeMissed(), uint.MaxValue);
+                await responseStream.WriteAsync(message, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private double OutputRate() => pipeline.OutputRateHz > 0 ? pipeline.OutputRateHz : dspOptions.Value.OutputRateHz;
+
+    private int KeepEvery(uint rateHz)
+    {
+        double output = OutputRate();
+        if (rateHz == 0)
+        {
+            return 1;
+        }
+        double ratio = output / rateHz;
+        if (rateHz > output || Math.Abs(ratio - Math.Round(ratio)) > 1e-9)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"rate_hz: {rateHz} must divide the output rate of {output:0.##} Hz (e.g. {output:0.##}, {output / 2:0.##}, {output / 5:0.##})."));
+        }
+        return (int)Math.Round(ratio);
+    }
+
+    private int[] CheckedChannels(IList<uint> requested, string field)
+    {
+        int available = pipeline.ChannelCount > 0 ? pipeline.ChannelCount : Protocol.WireFormat.MaxChannels;
+        var result = new int[requested.Count];
+        for (int i = 0; i < requested.Count; i++)
+        {
+            if (requested[i] >= available)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field}: channel {requested[i]} does not exist (channels are numbered 0 to {available - 1})."));
+            }
+            if (Array.IndexOf(result, (int)requested[i], 0, i) >= 0)
+            {
+                throw new RpcException(new Status(StatusCode.InvalidArgument, $"{field}: channel {requested[i]} is listed twice."));
+            }
+            result[i] = (int)requested[i];
+        }
+        return result;
+    }
+}

@@ -1,0 +1,126 @@
+using EmgBiofeedback.Dsp;
+using EmgBiofeedback.Pipeline;
+using Google.Protobuf.WellKnownTypes;
+using V1 = EmgBiofeedback.Contracts.V1;
+
+namespace EmgBiofeedback.Server;
+
+/// <summary>Domain objects to their wire form (emg.v1). One place, so every stream says the same thing.</summary>
+internal static class ProtoMapping
+{
+    public static V1.ActivationFrame ToProto(ActivationFrame frame) => ToProto(frame, null);
+
+    /// <param name="channels">Channels to include, in the order asked; null for all.</param>
+    public static V1.ActivationFrame ToProto(ActivationFrame frame, IReadOnlyList<int>? channels)
+    {
+        var message = new V1.ActivationFrame
+        {
+            Sequence = frame.Sequence,
+            SampleIndex = frame.SampleIndex,
+            SampleTimeSeconds = frame.SampleTimeSeconds,
+            ComputedAt = Timestamp.FromDateTimeOffset(frame.ComputedAt),
+        };
+        if (channels is null)
+        {
+            foreach (MuscleActivation m in frame.Muscles)
+            {
+                message.Muscles.Add(ToProto(m));
+            }
+        }
+        else
+        {
+            foreach (int c in channels)
+            {
+                if (c < frame.Muscles.Length)
+                {
+                    message.Muscles.Add(ToProto(frame.Muscles[c]));
+                }
+            }
+        }
+        return message;
+    }
+
+    private static V1.MuscleActivation ToProto(MuscleActivation m)
+    {
+        var message = new V1.MuscleActivation
+        {
+            Channel = (uint)m.Channel,
+            Label = m.Label,
+            RmsMicrovolts = m.RmsMicrovolts,
+            Target = (V1.TargetState)m.Target,
+            Quality = (uint)m.Quality,
+            Valid = m.Valid,
+        };
+        if (m.MvcPercent is float mvc)
+        {
+            message.MvcPercent = mvc;
+        }
+        return message;
+    }
+
+    public static V1.WaveformBlock ToProto(WaveformBlock block, IReadOnlyList<int> channels, bool raw)
+    {
+        var message = new V1.WaveformBlock
+        {
+            Sequence = block.Sequence,
+            FirstSampleIndex = block.FirstSampleIndex,
+            SampleRateHz = (uint)block.SampleRateHz,
+        };
+        float[] source = raw ? block.Raw : block.Filtered;
+        foreach (int c in channels)
+        {
+            if (c >= block.Channels)
+            {
+                continue;
+            }
+            var samples = new V1.ChannelSamples { Channel = (uint)c };
+            for (int f = 0; f < block.Frames; f++)
+            {
+                samples.Microvolts.Add(source[f * block.Channels + c]);
+            }
+            message.Channels.Add(samples);
+        }
+        return message;
+    }
+
+    public static V1.Event ToProto(LiveEvent e) => new()
+    {
+        Sequence = e.Sequence,
+        Time = Timestamp.FromDateTimeOffset(e.Time),
+        Kind = e.Kind switch
+        {
+            LiveEventKind.Connected => V1.EventKind.Connected,
+            LiveEventKind.Disconnected => V1.EventKind.Disconnected,
+            LiveEventKind.BoardIdentified => V1.EventKind.BoardIdentified,
+            LiveEventKind.Gap => V1.EventKind.Gap,
+            LiveEventKind.BoardOverflow => V1.EventKind.BoardOverflow,
+            LiveEventKind.CommandRejected => V1.EventKind.CommandRejected,
+            LiveEventKind.SessionStarted => V1.EventKind.SessionStarted,
+            LiveEventKind.SessionStopped => V1.EventKind.SessionStopped,
+            LiveEventKind.Marker => V1.EventKind.Marker,
+            _ => V1.EventKind.Unspecified,
+        },
+        Message = e.Message,
+        LostSamples = e.LostSamples,
+        Estimated = e.Estimated,
+        SampleIndex = e.SampleIndex,
+        Label = e.Label,
+    };
+
+    public static V1.Session ToProto(Sessions.Session s)
+    {
+        var message = new V1.Session { SessionId = s.SessionId, PatientCode = s.PatientCode, StartedAt = Timestamp.FromDateTimeOffset(s.StartedAt) };
+        foreach (Sessions.MontageEntry m in s.Montage)
+        {
+            message.Montage.Add(new V1.MontageEntry { Channel = (uint)m.Channel, Muscle = m.Muscle, Side = (V1.Side)m.Side });
+        }
+        return message;
+    }
+
+    /// <summary>Quality bits on the wire equal the signal chain's flags.</summary>
+    public static readonly bool QualityBitsMatch =
+        (uint)SignalQualityFlags.Flatline == (uint)V1.QualityFlag.Flatline &&
+        (uint)SignalQualityFlags.Clipping == (uint)V1.QualityFlag.Clipping &&
+        (uint)SignalQualityFlags.MainsContamination == (uint)V1.QualityFlag.Mains &&
+        (uint)SignalQualityFlags.NoisyBaseline == (uint)V1.QualityFlag.NoisyBaseline;
+}

@@ -1,0 +1,161 @@
+using System.Text.RegularExpressions;
+using EmgBiofeedback.Pipeline;
+
+namespace EmgBiofeedback.Sessions;
+
+public enum Side
+{
+    Unspecified,
+    Left,
+    Right,
+}
+
+/// <summary>Which muscle a channel records.</summary>
+public sealed record MontageEntry(int Channel, string Muscle, Side Side)
+{
+    /// <summary>The label displays show, e.g. "SCM L".</summary>
+    public string Label => Side switch
+    {
+        Side.Left => $"{Muscle} L",
+        Side.Right => $"{Muscle} R",
+        _ => Muscle,
+    };
+}
+
+public sealed record Session(string SessionId, string PatientCode, DateTimeOffset StartedAt, IReadOnlyList<MontageEntry> Montage);
+
+public sealed record Marker(string Label, DateTimeOffset Time, long SampleIndex);
+
+public sealed record SessionSummary(Session Session, DateTimeOffset StoppedAt, long ActivationFrames, long LostSamples, int Markers);
+
+/// <summary>A request that breaks a rule; <see cref="Field"/> names the offending field.</summary>
+public sealed class SessionRuleException(string field, string message) : Exception(message)
+{
+    public string Field { get; } = field;
+}
+
+/// <summary>A request that cannot be served in the current state (no session, or one already open).</summary>
+public sealed class SessionStateException(string message) : Exception(message);
+
+/// <summary>
+/// One session at a time per station: who (a pseudonymous code, never a name), which montage, and the
+/// markers set during it. Starting and stopping, and every marker, are published as events.
+/// </summary>
+public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider time)
+{
+    private readonly Lock _gate = new();
+    private Session? _current;
+    private IReadOnlyList<string>? _labelsBefore;
+    private ulong _firstFrame;
+    private long _lostAtStart;
+    private int _markers;
+
+    public Session? Current
+    {
+        get { lock (_gate) { return _current; } }
+    }
+
+    /// <param name="lostSamplesSoFar">The acquisition's lost-sample count now, to report the session's own losses.</param>
+    public Session Start(string patientCode, IReadOnlyList<MontageEntry> montage, long lostSamplesSoFar)
+    {
+        if (!PatientCodePattern().IsMatch(patientCode ?? ""))
+        {
+            throw new SessionRuleException("patient_code", "patient_code must be 1-32 letters, digits, '-' or '_' (a pseudonymous code, never a name).");
+        }
+        ValidateMontage(montage);
+        lock (_gate)
+        {
+            if (_current is not null)
+            {
+                throw new SessionStateException($"Session {_current.SessionId} is already open; stop it first.");
+            }
+            DateTimeOffset now = time.GetUtcNow();
+            var session = new Session($"{now:yyyyMMdd-HHmmss}-{patientCode}", patientCode!, now, montage);
+            _current = session;
+            _firstFrame = pipeline.Latest?.Sequence ?? 0;
+            _lostAtStart = lostSamplesSoFar;
+            _markers = 0;
+            if (montage.Count > 0)
+            {
+                _labelsBefore = pipeline.Labels;
+                pipeline.SetLabels(Labels(montage, Math.Max(pipeline.ChannelCount, montage.Max(m => m.Channel) + 1)));
+            }
+            pipeline.Publish(new LiveEvent(0, LiveEventKind.SessionStarted, now, $"Session {session.SessionId} started"));
+            return session;
+        }
+    }
+
+    public SessionSummary Stop(long lostSamplesSoFar)
+    {
+        lock (_gate)
+        {
+            Session session = _current ?? throw new SessionStateException("No session is open.");
+            DateTimeOffset now = time.GetUtcNow();
+            var summary = new SessionSummary(session, now, (long)((pipeline.Latest?.Sequence ?? 0) - _firstFrame), lostSamplesSoFar - _lostAtStart, _markers);
+            _current = null;
+            if (_labelsBefore is not null)
+            {
+                pipeline.SetLabels(_labelsBefore);
+                _labelsBefore = null;
+            }
+            pipeline.Publish(new LiveEvent(0, LiveEventKind.SessionStopped, now, $"Session {session.SessionId} stopped"));
+            return summary;
+        }
+    }
+
+    public Marker AddMarker(string label)
+    {
+        if (string.IsNullOrWhiteSpace(label) || label.Length > 64 || label.Any(char.IsControl))
+        {
+            throw new SessionRuleException("label", "label must be 1-64 printable characters.");
+        }
+        lock (_gate)
+        {
+            if (_current is null)
+            {
+                throw new SessionStateException("No session is open: start one before adding markers.");
+            }
+            var marker = new Marker(label, time.GetUtcNow(), Math.Max(0, pipeline.CurrentSampleIndex));
+            _markers++;
+            pipeline.Publish(new LiveEvent(0, LiveEventKind.Marker, marker.Time, $"Marker: {label}") { Label = label, SampleIndex = marker.SampleIndex });
+            return marker;
+        }
+    }
+
+    private void ValidateMontage(IReadOnlyList<MontageEntry> montage)
+    {
+        int channels = pipeline.ChannelCount;
+        var seen = new HashSet<int>();
+        foreach (MontageEntry entry in montage)
+        {
+            if (entry.Channel < 0 || (channels > 0 && entry.Channel >= channels))
+            {
+                throw new SessionRuleException("montage.channel", $"montage.channel {entry.Channel} does not exist (the board has {channels} channels, numbered from 0).");
+            }
+            if (!seen.Add(entry.Channel))
+            {
+                throw new SessionRuleException("montage.channel", $"montage.channel {entry.Channel} appears twice.");
+            }
+            if (!MusclePattern().IsMatch(entry.Muscle ?? ""))
+            {
+                throw new SessionRuleException("montage.muscle", "montage.muscle must be 1-12 letters or digits (e.g. SCM, UT, SPL, LS).");
+            }
+        }
+    }
+
+    private static string[] Labels(IReadOnlyList<MontageEntry> montage, int channels)
+    {
+        var labels = Enumerable.Range(0, channels).Select(c => $"CH{c + 1}").ToArray();
+        foreach (MontageEntry entry in montage)
+        {
+            labels[entry.Channel] = entry.Label;
+        }
+        return labels;
+    }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$")]
+    private static partial Regex PatientCodePattern();
+
+    [GeneratedRegex("^[A-Za-z0-9]{1,12}$")]
+    private static partial Regex MusclePattern();
+}

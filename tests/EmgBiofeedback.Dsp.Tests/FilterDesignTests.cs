@@ -1,0 +1,169 @@
+using System.Numerics;
+using EmgBiofeedback.Dsp.Tests.Support;
+
+namespace EmgBiofeedback.Dsp.Tests;
+
+/// <summary>The designs NWaves produces for the chain, against SciPy's own designs of the same parameters.</summary>
+public sealed class FilterDesignTests
+{
+    private const double PassBandToleranceDb = 0.01;
+
+    public static TheoryData<double, double, double, int> BandPassCases => new()
+    {
+        { 500, 20, 450, 4 },   // upper corner clamped to 225 Hz
+        { 1000, 20, 450, 4 },
+        { 2000, 20, 450, 4 },
+        { 4000, 20, 450, 4 },
+        { 1000, 10, 500, 4 },  // clamped to 450 Hz
+        { 2000, 10, 500, 2 },
+        { 4000, 20, 1000, 6 },
+        { 1000, 15, 300, 3 },
+    };
+
+    [Theory]
+    [MemberData(nameof(BandPassCases))]
+    public void Band_pass_response_matches_SciPy_butter_within_a_hundredth_of_a_dB_in_the_pass_band(double fs, double low, double high, int order)
+    {
+        var options = new SignalChainOptions();
+        options.BandPass.LowHz = low;
+        options.BandPass.HighHz = high;
+        options.BandPass.Order = order;
+        var design = new SignalChainDesign(options, fs, 1, 12, 5000);
+
+        double top = Math.Min(high, 0.45 * fs);
+        double[] freqs = Enumerable.Range(0, 400).Select(i => low + ((top - low) * i / 399.0)).ToArray();
+        using var scipy = new ScipyReference();
+        Dictionary<string, object?> p = ScipyReference.ChainParameters(options, fs, 1, 12, 5000);
+        p["kind"] = "band_pass";
+        Complex[] reference = scipy.Response(p, freqs);
+
+        for (int i = 0; i < freqs.Length; i++)
+        {
+            double ours = Db(SignalChainDesign.Response(design.BandPassSections, freqs[i], fs));
+            double theirs = Db(reference[i]);
+            Assert.True(Math.Abs(ours - theirs) <= PassBandToleranceDb, $"{freqs[i]:F1} Hz at {fs} Hz: {ours:F5} dB vs SciPy {theirs:F5} dB");
+        }
+        // Corners at -3 dB, as a Butterworth's are.
+        Assert.InRange(Db(SignalChainDesign.Response(design.BandPassSections, low, fs)), -3.02, -3.00);
+        Assert.InRange(Db(SignalChainDesign.Response(design.BandPassSections, top, fs)), -3.02, -3.00);
+    }
+
+    [Theory]
+    [InlineData(1000, 6, 2)]
+    [InlineData(1000, 3, 3)]
+    [InlineData(4000, 10, 4)]
+    public void Linear_envelope_low_pass_matches_SciPy_butter(double fs, double cutoff, int order)
+    {
+        var options = new SignalChainOptions();
+        options.LinearEnvelope.Enabled = true;
+        options.LinearEnvelope.CutoffHz = cutoff;
+        options.LinearEnvelope.Order = order;
+        var design = new SignalChainDesign(options, fs, 1, 12, 5000);
+
+        double[] freqs = Enumerable.Range(0, 200).Select(i => cutoff * i / 199.0).ToArray();
+        using var scipy = new ScipyReference();
+        Dictionary<string, object?> p = ScipyReference.ChainParameters(options, fs, 1, 12, 5000);
+        p["kind"] = "linear_envelope";
+        Complex[] reference = scipy.Response(p, freqs);
+        for (int i = 0; i < freqs.Length; i++)
+        {
+            double ours = Db(SignalChainDesign.Response(design.LinearEnvelopeSections, freqs[i], fs));
+            Assert.True(Math.Abs(ours - Db(reference[i])) <= PassBandToleranceDb, $"{freqs[i]:F2} Hz: {ours:F5} dB vs SciPy {Db(reference[i]):F5} dB");
+        }
+    }
+
+    [Theory]
+    [InlineData(1000, 50, 9)]
+    [InlineData(1000, 60, 8)]
+    [InlineData(500, 50, 4)]
+    [InlineData(2000, 60, 16)]
+    public void Notches_are_SciPy_iirnotch_at_every_harmonic_below_Nyquist(double fs, double mains, int expectedNotches)
+    {
+        var options = new SignalChainOptions();
+        options.MainsNotch.FrequencyHz = mains;
+        var design = new SignalChainDesign(options, fs, 1, 12, 5000);
+
+        Assert.Equal(expectedNotches, design.NotchSections.Count);
+        Assert.Equal(Enumerable.Range(1, expectedNotches).Select(k => k * mains), design.NotchFrequenciesHz);
+
+        double[] freqs = Enumerable.Range(0, 500).Select(i => (i + 0.5) * fs / 1000.0).ToArray();
+        using var scipy = new ScipyReference();
+        Dictionary<string, object?> p = ScipyReference.ChainParameters(options, fs, 1, 12, 5000);
+        p["kind"] = "notch";
+        Complex[] reference = scipy.Response(p, freqs);
+        for (int i = 0; i < freqs.Length; i++)
+        {
+            Complex ours = SignalChainDesign.Response(design.NotchSections, freqs[i], fs);
+            Assert.True((ours - reference[i]).Magnitude <= 1e-9, $"{freqs[i]:F1} Hz: {ours} vs SciPy {reference[i]}");
+        }
+        foreach (double f in design.NotchFrequenciesHz)
+        {
+            Assert.True(SignalChainDesign.Response(design.NotchSections, f, fs).Magnitude < 1e-6, $"no null at {f} Hz");
+        }
+    }
+
+    [Fact]
+    public void Band_pass_sections_run_with_the_gain_first_and_the_poles_nearest_the_unit_circle_last()
+    {
+        var design = new SignalChainDesign(new SignalChainOptions(), 1000, 1, 12, 5000);
+        IReadOnlyList<BiquadSection> s = design.BandPassSections;
+
+        Assert.Equal(4, s.Count);
+        Assert.True(Math.Abs(s[0].B0) < 1, "the overall gain (< 1) sits in the first section");
+        for (int k = 1; k < s.Count; k++)
+        {
+            Assert.Equal(1.0, s[k].B0);
+            Assert.True(s[k].MaxPoleRadius >= s[k - 1].MaxPoleRadius, "sections ordered by pole radius, as SciPy's zpk2sos");
+        }
+    }
+
+    [Fact]
+    public void Section_order_and_gain_placement_keep_float_state_far_from_overflow_and_round_off()
+    {
+        // The kernels run in double, where scaling cannot lose precision; this checks the arrangement would also be
+        // sound in float: no section's output gain exceeds 4x (12 dB) at any frequency, so no intermediate signal
+        // dwarfs the output it feeds.
+        var design = new SignalChainDesign(new SignalChainOptions(), 1000, 1, 12, 5000);
+        var running = new List<BiquadSection>();
+        foreach (BiquadSection section in design.BandPassSections.Concat(design.NotchSections))
+        {
+            running.Add(section);
+            for (double f = 1; f < 500; f += 1)
+            {
+                Assert.True(SignalChainDesign.Response(running, f, 1000).Magnitude < 4, $"after {running.Count} sections, gain at {f} Hz");
+            }
+        }
+    }
+
+    [Fact]
+    public void Upper_corner_above_ninety_percent_of_Nyquist_is_clamped_with_a_warning()
+    {
+        var chain = new SignalChain(new SignalChainOptions(), 500, 1, 10, 5000);
+
+        Assert.Equal(225, chain.Design.BandPassHighHz);
+        Assert.Contains(chain.Warnings, w => w.Contains("Dsp:BandPass:HighHz", StringComparison.Ordinal) && w.Contains("225", StringComparison.Ordinal));
+        Assert.Empty(new SignalChain(new SignalChainOptions(), 1000, 1, 10, 5000).Warnings);
+    }
+
+    [Fact]
+    public void An_output_rate_that_does_not_divide_the_sample_rate_uses_the_nearest_whole_decimation_and_says_so()
+    {
+        var chain = new SignalChain(new SignalChainOptions { OutputRateHz = 60 }, 1000, 1, 10, 5000);
+
+        Assert.Equal(17, chain.Design.DecimationFactor);
+        Assert.Equal(1000.0 / 17, chain.Design.OutputRateHz, 12);
+        Assert.Contains(chain.Warnings, w => w.Contains("Dsp:OutputRateHz", StringComparison.Ordinal) && w.Contains("every 17th", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Counts_convert_to_microvolts_at_the_electrodes()
+    {
+        // MyoWare 2.0 RAW (gain 200) on a 5 V, 10-bit Uno: one count = 5000 mV / 1024 / 200 = 24.414 µV.
+        var design = new SignalChainDesign(new SignalChainOptions(), 1000, 2, 10, 5000);
+
+        Assert.Equal(5000.0 * 1000 / 1024 / 200, design.MicrovoltsPerCount[0], 12);
+        Assert.Equal(512, design.AdcOffsetCounts[1]);
+    }
+
+    private static double Db(Complex h) => 20 * Math.Log10(h.Magnitude);
+}

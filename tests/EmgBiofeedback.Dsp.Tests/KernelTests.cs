@@ -1,0 +1,82 @@
+using CsCheck;
+using EmgBiofeedback.Dsp.Kernels;
+using EmgBiofeedback.Dsp.Tests.Support;
+
+namespace EmgBiofeedback.Dsp.Tests;
+
+/// <summary>The vector kernel against the scalar one, and the chain's independence from how the stream is cut into blocks.</summary>
+public sealed class KernelTests
+{
+    public static TheoryData<int, bool, bool, int> Configurations => new()
+    {
+        { 1, false, true, 2 },
+        { 3, true, true, 2 },
+        { 8, true, true, 2 },
+        { 8, true, false, 3 },  // odd low-pass order: a first-order section, the general numerator form
+        { 13, true, true, 1 },
+        { 16, false, true, 4 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void Vector_kernel_reproduces_the_scalar_kernel_bit_for_bit(int channels, bool linear, bool notch, int linearOrder)
+    {
+        var options = new SignalChainOptions();
+        options.LinearEnvelope.Enabled = linear;
+        options.LinearEnvelope.Order = linearOrder;
+        options.MainsNotch.Enabled = notch;
+        var design = new SignalChainDesign(options, 1000, channels, 10, 5000);
+        ushort[] counts = SyntheticEmg.Generate(seed: channels, 1000, channels, 7000, 10, humCounts: 40);
+
+        var scalar = new SignalChain(design, ChainKernelKind.Scalar);
+        var vector = new SignalChain(design, ChainKernelKind.Vector);
+        Assert.Equal(ChainKernelKind.Vector, vector.KernelKind);
+        (EnvelopeSample[] so, double[] sf) = ChainRunner.Run(scalar, counts, 500);
+        (EnvelopeSample[] vo, double[] vf) = ChainRunner.Run(vector, counts, 500);
+
+        Assert.Equal(sf, vf);
+        Assert.Equal(so, vo);
+    }
+
+    [Fact]
+    public void Outputs_do_not_depend_on_how_the_stream_is_cut_into_blocks()
+    {
+        var design = new SignalChainDesign(new SignalChainOptions { LinearEnvelope = { Enabled = true } }, 1000, 5, 12, 3300);
+        ushort[] counts = SyntheticEmg.Generate(seed: 3, 1000, 5, 4000, 12);
+        (EnvelopeSample[] whole, double[] wholeFiltered) = ChainRunner.Run(new SignalChain(design, ChainKernelKind.Auto), counts, 4000);
+
+        Gen.Int[1, 700].Array[1, 40].Sample(cuts =>
+        {
+            var chain = new SignalChain(design, ChainKernelKind.Auto);
+            var outputs = new List<EnvelopeSample>();
+            var filtered = new double[counts.Length];
+            var buffer = new EnvelopeSample[chain.OutputCountFor(4000)];
+            int at = 0;
+            int c = 0;
+            while (at < 4000)
+            {
+                int n = Math.Min(cuts[c++ % cuts.Length], 4000 - at);
+                int expected = chain.OutputCountFor(n);
+                int written = chain.Process(counts.AsSpan(at * 5, n * 5), buffer, filtered.AsSpan(at * 5, n * 5));
+                Assert.Equal(expected, written);
+                outputs.AddRange(buffer.AsSpan(0, written));
+                at += n;
+            }
+            Assert.Equal(whole, outputs);
+            Assert.Equal(wholeFiltered, filtered);
+        }, iter: 40, seed: "0N0XIzNsQ0O2");
+    }
+
+    [Fact]
+    public void Process_rejects_partial_frames_and_too_small_output_spans_before_touching_state()
+    {
+        var chain = new SignalChain(new SignalChainOptions(), 1000, 4, 10, 5000);
+        var counts = new ushort[4 * 100];
+
+        Assert.Throws<ArgumentException>(() => chain.Process(counts.AsSpan(0, 7), new EnvelopeSample[40]));
+        Assert.Throws<ArgumentException>(() => chain.Process(counts, new EnvelopeSample[19]));
+        Assert.Equal(0, chain.NextSampleIndex);
+        Assert.Equal(20, chain.Process(counts, new EnvelopeSample[20]));
+        Assert.Equal(100, chain.NextSampleIndex);
+    }
+}

@@ -1,0 +1,107 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using EmgBiofeedback.Contracts.V1;
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
+using Grpc.Reflection.V1Alpha;
+
+namespace EmgBiofeedback.Server.Tests;
+
+/// <summary>The gRPC API of the real service, on loopback with its defaults (no tokens needed).</summary>
+public class GrpcApiTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private ServerProcess Server => fixture.Server;
+
+    [Fact]
+    public async Task A_python_grpcio_client_streams_activation_for_10_s_with_continuous_sequence_at_50_Hz()
+    {
+        JsonElement result = await PythonGrpcClient.RunAsync(Server.Target, "activation", "--seconds", "10");
+
+        Assert.Equal("OK", result.GetProperty("code").GetString());
+        Assert.Equal(0, result.GetProperty("jumps").GetInt32());
+        Assert.Equal(0, result.GetProperty("missed").GetInt32());
+        Assert.InRange(result.GetProperty("frames").GetInt32(), 475, 525);
+        Assert.InRange(result.GetProperty("rate").GetDouble(), 47.5, 52.5);
+        Assert.Equal(["SCM L", "SCM R", "UT L", "UT R", "SPL L", "SPL R", "LS L", "LS R"], result.GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+    }
+
+    [Fact]
+    public async Task A_client_can_choose_channels_and_a_lower_rate()
+    {
+        JsonElement result = await PythonGrpcClient.RunAsync(Server.Target, "activation", "--seconds", "2", "--rate", "10", "--channels", "0,1");
+
+        Assert.Equal(0, result.GetProperty("jumps").GetInt32() - (result.GetProperty("frames").GetInt32() - 1)); // every 5th sequence
+        Assert.InRange(result.GetProperty("rate").GetDouble(), 9, 11);
+        Assert.Equal(["SCM L", "SCM R"], result.GetProperty("labels").EnumerateArray().Select(l => l.GetString()));
+    }
+
+    [Theory]
+    [InlineData("--rate", "7", "rate_hz")]
+    [InlineData("--channels", "0,99", "channels")]
+    [InlineData("--channels", "1,1", "channels")]
+    public async Task Invalid_arguments_get_InvalidArgument_naming_the_field(string option, string value, string field)
+    {
+        JsonElement result = await PythonGrpcClient.RunAsync(Server.Target, "activation", "--seconds", "1", option, value);
+
+        Assert.Equal("INVALID_ARGUMENT", result.GetProperty("code").GetString());
+        Assert.StartsWith(field + ":", result.GetProperty("details").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task On_loopback_session_control_needs_no_token_and_rules_are_enforced()
+    {
+        Assert.Equal("INVALID_ARGUMENT", (await PythonGrpcClient.RunAsync(Server.Target, "start-session", "Jane Doe")).GetProperty("code").GetString());
+        Assert.Equal("OK", (await PythonGrpcClient.RunAsync(Server.Target, "start-session", "P-0042")).GetProperty("code").GetString());
+        Assert.Equal("FAILED_PRECONDITION", (await PythonGrpcClient.RunAsync(Server.Target, "start-session", "P-0043")).GetProperty("code").GetString());
+        Assert.Equal("OK", (await PythonGrpcClient.RunAsync(Server.Target, "stop-session")).GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Reflection_lists_the_services_so_generic_tools_can_call_them()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+        var reflection = new ServerReflection.ServerReflectionClient(channel);
+        using AsyncDuplexStreamingCall<ServerReflectionRequest, ServerReflectionResponse> call = reflection.ServerReflectionInfo();
+
+        await call.RequestStream.WriteAsync(new ServerReflectionRequest { ListServices = "" });
+        await call.RequestStream.CompleteAsync();
+        Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
+
+        string[] services = call.ResponseStream.Current.ListServicesResponse.Service.Select(s => s.Name).ToArray();
+        Assert.Contains("emg.v1.Live", services);
+        Assert.Contains("emg.v1.Sessions", services);
+        Assert.Contains("grpc.health.v1.Health", services);
+    }
+
+    [Fact]
+    public async Task The_standard_health_service_says_serving_while_the_board_streams()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+
+        HealthCheckResponse response = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = "" });
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
+    [Fact]
+    public async Task Browsers_can_call_over_grpc_web_on_HTTP_1_1()
+    {
+        using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var content = new ByteArrayContent([0, 0, 0, 0, 0]); // one uncompressed, empty GetStatusRequest
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc-web");
+
+        using HttpResponseMessage response = await http.PostAsync($"{Server.BrowserAddress}/emg.v1.Live/GetStatus", content);
+        byte[] body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(new Version(1, 1), response.Version);
+        Assert.Equal(0, body[0]); // a data frame first
+        int length = (body[1] << 24) | (body[2] << 16) | (body[3] << 8) | body[4];
+        EmgBiofeedback.Contracts.V1.Status status = EmgBiofeedback.Contracts.V1.Status.Parser.ParseFrom(body.AsSpan(5, length));
+        Assert.True(status.Connected);
+        Assert.Equal(8u, status.Board.ChannelCount);
+        Assert.Contains("grpc-status:0", System.Text.Encoding.ASCII.GetString(body, 5 + length, body.Length - 5 - length).Replace(" ", ""), StringComparison.Ordinal);
+    }
+}
