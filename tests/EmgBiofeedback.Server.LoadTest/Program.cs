@@ -1,0 +1,139 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using EmgBiofeedback.Contracts.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+// Starts the real service (simulated board) on free loopback ports, then for each subscriber count opens
+// that many StreamActivation streams (100 per HTTP/2 connection, Kestrel's default stream limit) and
+// measures, per delivered frame, the time from the envelope's computation (computed_at, server wall
+// clock) to the client's receipt (same machine, same clock); plus the service's own publish-to-write
+// figure from GetStatus, its CPU and its memory. Usage:
+//   dotnet run -c Release --project tests/EmgBiofeedback.Server.LoadTest -- [seconds=20] [counts=1,10,100,1000]
+int seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
+int[] counts = args.Length > 1 ? args[1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [1, 10, 100, 1000];
+
+using Process server = StartServer(out string address);
+try
+{
+    Console.WriteLine("| subscribers | connections | end-to-end p50 / p99 / max ms | service publish-to-write p50 / p99 ms | frames received | missed (sequence jumps) | service CPU (cores) | load client CPU (cores) | service memory (MiB) |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+    foreach (int n in counts)
+    {
+        Console.WriteLine(await Run(address, server, n, TimeSpan.FromSeconds(seconds)));
+    }
+}
+finally
+{
+    server.Kill();
+    server.WaitForExit();
+}
+
+static async Task<string> Run(string address, Process server, int subscribers, TimeSpan duration)
+{
+    int connections = (subscribers + 99) / 100;
+    var channels = Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress(address, new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = false },
+    })).ToArray();
+    var clients = channels.Select(c => new Live.LiveClient(c)).ToArray();
+    using var stop = new CancellationTokenSource();
+    var latencies = new List<double>[subscribers];
+    long missed = 0, jumps = 0;
+    var measuring = new TaskCompletionSource();
+    var readers = new Task[subscribers];
+    for (int i = 0; i < subscribers; i++)
+    {
+        int index = i;
+        latencies[i] = new List<double>(duration.Seconds * 60);
+        readers[i] = Task.Run(async () =>
+        {
+            using AsyncServerStreamingCall<ActivationFrame> call = clients[index % connections].StreamActivation(new StreamActivationRequest(), cancellationToken: stop.Token);
+            ulong last = 0;
+            try
+            {
+                while (await call.ResponseStream.MoveNext(stop.Token))
+                {
+                    ActivationFrame frame = call.ResponseStream.Current;
+                    double ms = (DateTimeOffset.UtcNow - frame.ComputedAt.ToDateTimeOffset()).TotalMilliseconds;
+                    if (measuring.Task.IsCompleted)
+                    {
+                        latencies[index].Add(ms);
+                        Interlocked.Add(ref missed, frame.MissedBefore);
+                        if (last != 0 && frame.Sequence != last + 1)
+                        {
+                            Interlocked.Increment(ref jumps);
+                        }
+                    }
+                    last = frame.Sequence;
+                }
+            }
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
+            {
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+    }
+    await Task.Delay(TimeSpan.FromSeconds(3)); // every stream open and warm
+    // Status calls on their own connection: the streams fill their connections' 100-stream limit.
+    using GrpcChannel control = GrpcChannel.ForAddress(address);
+    var live = new Live.LiveClient(control);
+    measuring.SetResult();
+    TimeSpan serverCpu0 = Cpu(server), clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+    var wall = Stopwatch.StartNew();
+    await Task.Delay(duration);
+    double elapsed = wall.Elapsed.TotalSeconds;
+    TimeSpan serverCpu = Cpu(server) - serverCpu0, clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu0;
+    EmgBiofeedback.Contracts.V1.Status status = await live.GetStatusAsync(new GetStatusRequest());
+    server.Refresh();
+    long rss = server.WorkingSet64;
+    await stop.CancelAsync();
+    await Task.WhenAll(readers);
+    foreach (GrpcChannel c in channels)
+    {
+        c.Dispose();
+    }
+
+    double[] all = latencies.SelectMany(l => l).Order().ToArray();
+    return string.Create(CultureInfo.InvariantCulture,
+        $"| {subscribers} | {connections} | {P(all, 0.5):F1} / {P(all, 0.99):F1} / {(all.Length > 0 ? all[^1] : 0):F0} | {status.DeliveryLatency.P50Ms:F2} / {status.DeliveryLatency.P99Ms:F2} | {all.Length} | {missed} ({jumps}) | {serverCpu.TotalSeconds / elapsed:F2} | {clientCpu.TotalSeconds / elapsed:F2} | {rss >> 20} |");
+}
+
+static double P(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[(int)(q * (sorted.Length - 1))];
+
+static TimeSpan Cpu(Process p)
+{
+    p.Refresh();
+    return p.TotalProcessorTime;
+}
+
+static Process StartServer(out string address)
+{
+    int Free()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+    address = $"http://127.0.0.1:{Free()}";
+    var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+    foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "EmgBiofeedback.Server.dll"), $"--Api:GrpcUrl={address}", $"--Api:BrowserUrl=http://127.0.0.1:{Free()}", "--Acquisition:StatusInterval=00:01:00"])
+    {
+        start.ArgumentList.Add(a);
+    }
+    Process process = Process.Start(start)!;
+    var ready = new ManualResetEventSlim();
+    process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Board simulated", StringComparison.Ordinal) == true) { ready.Set(); } };
+    process.ErrorDataReceived += (_, _) => { };
+    process.BeginOutputReadLine();
+    process.BeginErrorReadLine();
+    if (!ready.Wait(TimeSpan.FromSeconds(60)))
+    {
+        throw new InvalidOperationException("The service did not start.");
+    }
+    return process;
+}
