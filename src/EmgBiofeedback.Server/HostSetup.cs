@@ -106,6 +106,14 @@ public static class HostSetup
         }
     }
 
+    /// <summary>Tells the user where to point clients, in one line.</summary>
+    public static void AnnounceEndpoints(WebApplication app)
+    {
+        ApiOptions api = app.Services.GetRequiredService<IOptions<ApiOptions>>().Value;
+        ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EmgBiofeedback.Server");
+        ServerLog.Endpoints(logger, api.GrpcUrl, api.BrowserUrl);
+    }
+
     /// <summary>Middleware and endpoints: gRPC (and gRPC-Web) services, health, reflection.</summary>
     public static WebApplication MapEmgBiofeedback(this WebApplication app)
     {
@@ -131,4 +139,10 @@ public static class HostSetup
         _ = services.GetRequiredService<IOptions<LiveOptions>>().Value;
         _ = services.GetRequiredService<IOptions<ApiOptions>>().Value;
     }
+}
+
+internal static partial class ServerLog
+{
+    [LoggerMessage(1, LogLevel.Information, "gRPC API on {GrpcUrl} (emg.v1.Live, emg.v1.Sessions, health, reflection); gRPC-Web for browsers on {BrowserUrl}")]
+    public static partial void Endpoints(ILogger logger, string grpcUrl, string browserUrl);
 }

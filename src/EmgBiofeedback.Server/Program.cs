@@ -26,6 +26,7 @@ catch (OptionsValidationException e)
 }
 app.MapEmgBiofeedback();
 await app.StartAsync();
+HostSetup.AnnounceEndpoints(app);
 await app.WaitForShutdownAsync();
 await app.DisposeAsync();
 return 0;
