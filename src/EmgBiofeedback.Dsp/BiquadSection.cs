@@ -31,3 +31,27 @@ public readonly record struct BiquadSection(double B0, double B1, double B2, dou
         }
     }
 }
+
+/// <summary>
+/// A comb notch, H(z) = B0 (1 - z^-Delay) / (1 - A z^-Delay), as SciPy's <c>iircomb(f, Q, ftype='notch', fs)</c>
+/// (b = [B0, 0, ..., 0, -B0], a = [1, 0, ..., 0, -A]): nulls at every multiple of fs / Delay from DC to Nyquist.
+/// </summary>
+public readonly record struct CombNotch(int Delay, double B0, double A)
+{
+    /// <summary>Complex response at a normalised angular frequency w (radians per sample).</summary>
+    public Complex Response(double w)
+    {
+        Complex zn = Complex.FromPolarCoordinates(1, -w * Delay);
+        return B0 * (1 - zn) / (1 - (A * zn));
+    }
+
+    /// <summary>Group delay at a normalised angular frequency w, in samples (undefined exactly at a null).</summary>
+    public double GroupDelaySamples(double w)
+    {
+        Complex zn = Complex.FromPolarCoordinates(1, -w * Delay);
+        return (Delay * -zn / (1 - zn)).Real - (Delay * -A * zn / (1 - (A * zn))).Real;
+    }
+
+    /// <summary>Radius of the poles (all equal): a^(1/Delay).</summary>
+    public double PoleRadius => Math.Pow(Math.Abs(A), 1.0 / Delay);
+}

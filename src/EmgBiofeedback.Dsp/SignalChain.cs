@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using EmgBiofeedback.Dsp.Kernels;
@@ -27,6 +28,7 @@ public sealed class SignalChain
     private readonly double _rmsGain;
     private readonly double _notchGainSquared;
     private readonly double _linearGain;
+    private readonly double[] _emitScratch = new double[4 * Lanes]; // one vector each of RMS, ratio, linear, baseline
     private int _baselineChunkFill;
     private bool _baselineSettled; // a whole chunk of valid RMS seen: the floor is no longer just the first few values
     private int _baselineChunkPosition;
@@ -57,9 +59,9 @@ public sealed class SignalChain
         _baselineCurrentMin = new double[_kernel.Stride];
         _baselinePastFloor = new double[_kernel.Stride];
         _validAfter = (long)design.SettlingSamples + design.RmsWindowSamples;
-        _notchGainSquared = design.NotchCascade.Gain * design.NotchCascade.Gain;
-        _rmsGain = design.NotchEnabled ? Math.Abs(design.NotchCascade.Gain) : 1.0;
-        _linearGain = design.LinearEnvelopeCascade.Gain * (design.NotchEnabled ? design.NotchCascade.Gain : 1.0);
+        _notchGainSquared = design.NotchGain * design.NotchGain;
+        _rmsGain = design.NotchEnabled ? Math.Abs(design.NotchGain) : 1.0;
+        _linearGain = design.LinearEnvelopeCascade.Gain * (design.NotchEnabled ? design.NotchGain : 1.0);
         Reset();
     }
 
@@ -184,10 +186,11 @@ public sealed class SignalChain
         Vector512<double> linearGain = Vector512.Create(_linearGain);
         Vector512<double> infinity = Vector512.Create(double.PositiveInfinity);
         Vector512<double> nan = Vector512.Create(double.NaN);
-        Span<double> rmsOut = stackalloc double[Lanes];
-        Span<double> ratioOut = stackalloc double[Lanes];
-        Span<double> linearOut = stackalloc double[Lanes];
-        Span<double> baselineOut = stackalloc double[Lanes];
+        ref double rmsOut = ref _emitScratch[0];
+        ref double ratioOut = ref _emitScratch[Lanes];
+        ref double linearOut = ref _emitScratch[2 * Lanes];
+        ref double baselineOut = ref _emitScratch[3 * Lanes];
+        ref EnvelopeSample to = ref MemoryMarshal.GetReference(output);
         for (int at = 0; at < stride; at += Lanes)
         {
             Vector512<double> squares = Vector512.LoadUnsafe(ref sums, (nuint)((ChainKernel.Squares * stride) + at));
@@ -223,10 +226,10 @@ public sealed class SignalChain
             ulong mains = valid ? Vector512.GreaterThan(ratio, Vector512.Create(d.MainsRatioThreshold)).ExtractMostSignificantBits() : 0;
             ulong noisy = _baselineSettled ? Vector512.GreaterThan(baseline, Vector512.Create(d.NoisyBaselineMicrovolts)).ExtractMostSignificantBits() : 0;
 
-            rms.CopyTo(rmsOut);
-            ratio.CopyTo(ratioOut);
-            linear.CopyTo(linearOut);
-            baseline.CopyTo(baselineOut);
+            rms.StoreUnsafe(ref rmsOut);
+            ratio.StoreUnsafe(ref ratioOut);
+            linear.StoreUnsafe(ref linearOut);
+            baseline.StoreUnsafe(ref baselineOut);
             int live = Math.Min(Lanes, _channels - at);
             for (int j = 0; j < live; j++)
             {
@@ -235,14 +238,14 @@ public sealed class SignalChain
                 flags |= ((clipping >> j) & 1) != 0 ? SignalQualityFlags.Clipping : SignalQualityFlags.None;
                 flags |= ((mains >> j) & 1) != 0 ? SignalQualityFlags.MainsContamination : SignalQualityFlags.None;
                 flags |= ((noisy >> j) & 1) != 0 ? SignalQualityFlags.NoisyBaseline : SignalQualityFlags.None;
-                output[at + j] = new EnvelopeSample
+                Unsafe.Add(ref to, at + j) = new EnvelopeSample
                 {
                     SampleIndex = sampleIndex,
                     Channel = (short)(at + j),
-                    RmsMicrovolts = rmsOut[j],
-                    LinearEnvelopeMicrovolts = linearOut[j],
-                    MainsRatio = (float)ratioOut[j],
-                    BaselineNoiseMicrovolts = (float)baselineOut[j],
+                    RmsMicrovolts = Unsafe.Add(ref rmsOut, j),
+                    LinearEnvelopeMicrovolts = Unsafe.Add(ref linearOut, j),
+                    MainsRatio = (float)Unsafe.Add(ref ratioOut, j),
+                    BaselineNoiseMicrovolts = (float)Unsafe.Add(ref baselineOut, j),
                     Quality = flags,
                     IsValid = valid,
                 };

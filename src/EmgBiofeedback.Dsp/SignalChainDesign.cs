@@ -76,14 +76,35 @@ public sealed class SignalChainDesign
             Warn($"Dsp:MainsNotch:Harmonics asks for {asked} notches but only {available} multiples of {Num(f0)} Hz lie below Nyquist ({Num(nyquist)} Hz); using {available}.");
         }
         var notchFrequencies = new double[harmonics];
-        var notchSections = new BiquadSection[harmonics];
         for (int k = 0; k < harmonics; k++)
         {
             notchFrequencies[k] = f0 * (k + 1);
-            notchSections[k] = ToSection(DesignFilter.IirNotch(notchFrequencies[k] / sampleRateHz, options.MainsNotch.QualityFactor * (k + 1)));
+        }
+        // The comb: SciPy's iircomb(f0, Q, ftype='notch', fs) when fs is a whole multiple of f0 (SciPy's own test,
+        // 1e-14). One recursion at lag N = fs / f0 nulls 0, f0, 2 f0, ... up to Nyquist, every null as wide as the
+        // fundamental's (-3 dB bandwidth f0 / Q), with all poles at radius a^(1/N): the same notches as the
+        // per-harmonic sections, plus a null at DC (and at Nyquist when N is even), where the band-pass already
+        // removes everything. H(z) = b0 (1 - z^-N) / (1 - a z^-N), beta = tan(N w_delta / 4), w_delta = 2 pi f0 / fs / Q,
+        // a = (1 - beta) / (1 + beta), b0 = 1 / (1 + beta).
+        int combDelay = (int)Math.Round(sampleRateHz / f0);
+        if (options.MainsNotch.Design == MainsNotchDesign.Comb && options.MainsNotch.Harmonics is null
+            && combDelay >= 2 && Math.Abs(f0 - (sampleRateHz / combDelay)) / sampleRateHz <= 1e-14)
+        {
+            double wDelta = 2 * Math.PI * f0 / sampleRateHz / options.MainsNotch.QualityFactor;
+            double beta = Math.Tan(combDelay * wDelta / 4);
+            NotchComb = new CombNotch(combDelay, 1 / (1 + beta), (1 - beta) / (1 + beta));
+            NotchSections = [];
+        }
+        else
+        {
+            var notchSections = new BiquadSection[harmonics];
+            for (int k = 0; k < harmonics; k++)
+            {
+                notchSections[k] = ToSection(DesignFilter.IirNotch(notchFrequencies[k] / sampleRateHz, options.MainsNotch.QualityFactor * (k + 1)));
+            }
+            NotchSections = notchSections;
         }
         NotchFrequenciesHz = notchFrequencies;
-        NotchSections = notchSections;
         NotchEnabled = options.MainsNotch.Enabled;
 
         LinearEnvelopeEnabled = options.LinearEnvelope.Enabled;
@@ -109,7 +130,7 @@ public sealed class SignalChainDesign
         // output period, so every output's window is a whole number of sub-blocks.
         SubBlockSamples = Gcd(RmsWindowSamples, DecimationFactor);
 
-        SettlingSamples = SettleSamples(BandPassSections) + SettleSamples(NotchSections)
+        SettlingSamples = SettleSamples(BandPassSections) + (NotchComb is { } comb ? SettleSamples(comb.PoleRadius) : SettleSamples(NotchSections))
             + (LinearEnvelopeEnabled ? SettleSamples(LinearEnvelopeSections) : 0);
 
         FlatlineMaxCounts = options.Quality.FlatlineMaxCounts;
@@ -121,6 +142,7 @@ public sealed class SignalChainDesign
 
         BandPassCascade = NormalizedCascade.From(BandPassSections);
         NotchCascade = NormalizedCascade.From(NotchSections);
+        NotchGain = NotchComb is { } c ? c.B0 : NotchCascade.Gain;
         LinearEnvelopeCascade = NormalizedCascade.From(LinearEnvelopeSections);
     }
 
@@ -157,8 +179,11 @@ public sealed class SignalChainDesign
     /// <summary>Centre frequencies of the notches, Hz.</summary>
     public IReadOnlyList<double> NotchFrequenciesHz { get; }
 
-    /// <summary>Notch sections (SciPy iirnotch design), in running order.</summary>
+    /// <summary>Notch sections (SciPy iirnotch design), in running order; empty when <see cref="NotchComb"/> is used.</summary>
     public IReadOnlyList<BiquadSection> NotchSections { get; }
+
+    /// <summary>The mains comb (SciPy iircomb design) when the chain uses it instead of <see cref="NotchSections"/>; otherwise null.</summary>
+    public CombNotch? NotchComb { get; }
 
     /// <summary>Whether the envelopes are computed after the notches (otherwise the notches only measure mains).</summary>
     public bool NotchEnabled { get; }
@@ -201,6 +226,17 @@ public sealed class SignalChainDesign
     internal NormalizedCascade BandPassCascade { get; }
 
     internal NormalizedCascade NotchCascade { get; }
+
+    /// <summary>The notch stage's overall gain: the comb's b0 or the product of the sections' b0.</summary>
+    internal double NotchGain { get; }
+
+    /// <summary>Complex response of the mains notch stage (comb or sections) at a frequency (Hz).</summary>
+    public Complex NotchResponse(double frequencyHz) =>
+        NotchComb is { } comb ? comb.Response(2 * Math.PI * frequencyHz / SampleRateHz) : Response(NotchSections, frequencyHz, SampleRateHz);
+
+    /// <summary>Group delay of the mains notch stage (comb or sections) at a frequency (Hz), in samples.</summary>
+    public double NotchGroupDelaySamples(double frequencyHz) =>
+        NotchComb is { } comb ? comb.GroupDelaySamples(2 * Math.PI * frequencyHz / SampleRateHz) : GroupDelaySamples(NotchSections, frequencyHz, SampleRateHz);
 
     internal NormalizedCascade LinearEnvelopeCascade { get; }
 
@@ -261,8 +297,10 @@ public sealed class SignalChainDesign
         {
             r = Math.Max(r, s.MaxPoleRadius);
         }
-        return r <= 0 ? 2 : (int)Math.Ceiling(Math.Log(SettlingTolerance) / Math.Log(r)) + 2;
+        return SettleSamples(r);
     }
+
+    private static int SettleSamples(double r) => r <= 0 ? 2 : (int)Math.Ceiling(Math.Log(SettlingTolerance) / Math.Log(r)) + 2;
 
     private static BiquadSection[] ToSections(TransferFunction[] sos)
     {

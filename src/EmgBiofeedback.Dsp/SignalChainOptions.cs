@@ -194,6 +194,10 @@ public sealed class SignalChainOptions
             {
                 errors.Add($"{p}:MainsNotch:QualityFactor must be between {Num(MainsNotchOptions.MinQualityFactor)} and {Num(MainsNotchOptions.MaxQualityFactor)}, was {Num(MainsNotch.QualityFactor)}.");
             }
+            if (!Enum.IsDefined(MainsNotch.Design))
+            {
+                errors.Add($"{p}:MainsNotch:Design must be Comb or PerHarmonic, was {(int)MainsNotch.Design}.");
+            }
             if (MainsNotch.Harmonics is { } h && h < 1)
             {
                 errors.Add($"{p}:MainsNotch:Harmonics must be at least 1 (the fundamental) or empty for every harmonic below Nyquist, was {h}.");
@@ -314,6 +318,27 @@ public sealed class MainsNotchOptions
 
     /// <summary>How many notch frequencies (1 = the fundamental only); empty = every harmonic below Nyquist.</summary>
     public int? Harmonics { get; set; }
+
+    /// <summary>
+    /// <see cref="MainsNotchDesign.Comb"/> (default): one comb filter nulls every multiple of the mains frequency, when
+    /// the sample rate is a whole multiple of it and <see cref="Harmonics"/> is empty; otherwise, or with
+    /// <see cref="MainsNotchDesign.PerHarmonic"/>, one notch section per harmonic. See docs/signal-chain.md.
+    /// </summary>
+    public MainsNotchDesign Design { get; set; } = MainsNotchDesign.Comb;
+}
+
+/// <summary>How the mains notch is built (docs/signal-chain.md, "Mains notch").</summary>
+public enum MainsNotchDesign
+{
+    /// <summary>
+    /// SciPy's <c>iircomb(f, Q, ftype='notch')</c>: H(z) = b0 (1 - z^-N) / (1 - a z^-N), N = sample rate / mains frequency.
+    /// Nulls at 0, f, 2f, ... up to Nyquist, each as narrow as the fundamental's. Used only when N is a whole number and
+    /// <see cref="MainsNotchOptions.Harmonics"/> is empty; otherwise the chain uses <see cref="PerHarmonic"/>.
+    /// </summary>
+    Comb,
+
+    /// <summary>SciPy's <c>iirnotch</c> at every harmonic below Nyquist (or <see cref="MainsNotchOptions.Harmonics"/> of them), Q_k = k Q.</summary>
+    PerHarmonic,
 }
 
 /// <summary>Sliding RMS envelope (ISEK / SENIAM: 50-250 ms).</summary>

@@ -1,3 +1,5 @@
+using NWaves.Filters;
+using NWaves.Filters.Base;
 using NWaves.Filters.BiQuad;
 
 namespace EmgBiofeedback.Dsp.Benchmarks;
@@ -5,11 +7,13 @@ namespace EmgBiofeedback.Dsp.Benchmarks;
 /// <summary>
 /// The baseline: the same chain built from NWaves' online filters, one <see cref="BiQuadFilter"/> per section per
 /// channel, <c>Process(float)</c> per sample (NWaves' idiom), with the same coefficients, the same block-sum RMS and
-/// decimation, from the same interleaved counts. Allocation-free after construction.
+/// decimation, from the same interleaved counts. The mains comb is NWaves' own delay-line comb pair:
+/// <see cref="CombFeedforwardFilter"/>(N, b0, -b0) then <see cref="CombFeedbackFilter"/>(N, 1, -a). Allocation-free
+/// after construction.
 /// </summary>
 internal sealed class NWavesChain
 {
-    private readonly BiQuadFilter[][] _filters;
+    private readonly IOnlineFilter[][] _filters;
     private readonly int _channels;
     private readonly float _scale;
     private readonly float _offset;
@@ -30,11 +34,15 @@ internal sealed class NWavesChain
         int blocks = _window / _decimation;
         _ring = new double[blocks * _channels];
         _blockSums = new double[_channels];
-        _filters = new BiQuadFilter[_channels][];
+        _filters = new IOnlineFilter[_channels][];
         for (int ch = 0; ch < _channels; ch++)
         {
+            IEnumerable<IOnlineFilter> comb = design.NotchComb is { } c
+                ? [new CombFeedforwardFilter(c.Delay, c.B0, -c.B0), new CombFeedbackFilter(c.Delay, 1, -c.A)]
+                : [];
             _filters[ch] = design.BandPassSections.Concat(design.NotchSections)
-                .Select(s => new BiQuadFilter(s.B0, s.B1, s.B2, 1, s.A1, s.A2))
+                .Select(s => (IOnlineFilter)new BiQuadFilter(s.B0, s.B1, s.B2, 1, s.A1, s.A2))
+                .Concat(comb)
                 .ToArray();
         }
     }
@@ -49,7 +57,7 @@ internal sealed class NWavesChain
             for (int ch = 0; ch < _channels; ch++)
             {
                 float x = (counts[(i * _channels) + ch] - _offset) * _scale;
-                BiQuadFilter[] chain = _filters[ch];
+                IOnlineFilter[] chain = _filters[ch];
                 for (int k = 0; k < chain.Length; k++)
                 {
                     x = chain[k].Process(x);

@@ -20,7 +20,8 @@ public class SignalChainBenchmarks
     private const int Instants = 100_000;
     private const int BlockFrames = 1000;
     private const int Operations = Instants * Channels;
-    private const string Defaults = "defaults: 4 band-pass + 9 notch sections";
+    private const string Defaults = "defaults: 4 band-pass sections + mains comb";
+    private const string PerHarmonic = "per-harmonic: 4 band-pass + 9 notch sections";
     private const string FundamentalOnly = "notes' workload: 4 band-pass + 1 notch";
 
     private ushort[] _counts = [];
@@ -32,6 +33,8 @@ public class SignalChainBenchmarks
     private SignalChain _vectorOneNotch = null!;
     private SignalChain _scalarOneNotch = null!;
     private NWavesChain _nwavesOneNotch = null!;
+    private SignalChain _vectorPerHarmonic = null!;
+    private NWavesChain _nwavesPerHarmonic = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -51,6 +54,9 @@ public class SignalChainBenchmarks
         _vectorOneNotch = new SignalChain(oneNotch, ChainKernelKind.Vector);
         _scalarOneNotch = new SignalChain(oneNotch, ChainKernelKind.Scalar);
         _nwavesOneNotch = new NWavesChain(oneNotch);
+        var perHarmonic = new SignalChainDesign(new SignalChainOptions { MainsNotch = { Design = MainsNotchDesign.PerHarmonic } }, SampleRateHz, Channels, 10, 5000);
+        _vectorPerHarmonic = new SignalChain(perHarmonic, ChainKernelKind.Vector);
+        _nwavesPerHarmonic = new NWavesChain(perHarmonic);
         _outputs = new EnvelopeSample[_vector.OutputCountFor(BlockFrames) + Channels];
         _baselineOutputs = new float[_outputs.Length];
     }
@@ -78,6 +84,14 @@ public class SignalChainBenchmarks
     [Benchmark(OperationsPerInvoke = Operations, Description = "SignalChain, Vector512<double> kernel")]
     [BenchmarkCategory(FundamentalOnly)]
     public int VectorOneNotch() => Run(_vectorOneNotch);
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Operations, Description = "NWaves BiQuadFilter.Process(float) per sample")]
+    [BenchmarkCategory(PerHarmonic)]
+    public int NWavesPerHarmonic() => RunNWaves(_nwavesPerHarmonic);
+
+    [Benchmark(OperationsPerInvoke = Operations, Description = "SignalChain, Vector512<double> kernel")]
+    [BenchmarkCategory(PerHarmonic)]
+    public int VectorPerHarmonic() => Run(_vectorPerHarmonic);
 
     private int Run(SignalChain chain)
     {

@@ -73,17 +73,21 @@ public sealed class FilterDesignTests
     }
 
     [Theory]
-    [InlineData(1000, 50, 9)]
-    [InlineData(1000, 60, 8)]
-    [InlineData(500, 50, 4)]
-    [InlineData(2000, 60, 16)]
-    public void Notches_are_SciPy_iirnotch_at_every_harmonic_below_Nyquist(double fs, double mains, int expectedNotches)
+    [InlineData(1000, 50, 9, MainsNotchDesign.Comb, true)]
+    [InlineData(1000, 50, 9, MainsNotchDesign.PerHarmonic, false)]
+    [InlineData(1000, 60, 8, MainsNotchDesign.Comb, false)] // 1000 / 60 is not whole: per-harmonic sections
+    [InlineData(500, 50, 4, MainsNotchDesign.Comb, true)]
+    [InlineData(2000, 60, 16, MainsNotchDesign.Comb, false)]
+    [InlineData(1200, 60, 9, MainsNotchDesign.Comb, true)]
+    public void Notches_are_SciPy_iircomb_or_iirnotch_at_every_harmonic_below_Nyquist(double fs, double mains, int expectedNotches, MainsNotchDesign kind, bool comb)
     {
         var options = new SignalChainOptions();
         options.MainsNotch.FrequencyHz = mains;
+        options.MainsNotch.Design = kind;
         var design = new SignalChainDesign(options, fs, 1, 12, 5000);
 
-        Assert.Equal(expectedNotches, design.NotchSections.Count);
+        Assert.Equal(comb, design.NotchComb is not null);
+        Assert.Equal(comb ? 0 : expectedNotches, design.NotchSections.Count);
         Assert.Equal(Enumerable.Range(1, expectedNotches).Select(k => k * mains), design.NotchFrequenciesHz);
 
         double[] freqs = Enumerable.Range(0, 500).Select(i => (i + 0.5) * fs / 1000.0).ToArray();
@@ -93,12 +97,30 @@ public sealed class FilterDesignTests
         Complex[] reference = scipy.Response(p, freqs);
         for (int i = 0; i < freqs.Length; i++)
         {
-            Complex ours = SignalChainDesign.Response(design.NotchSections, freqs[i], fs);
+            Complex ours = design.NotchResponse(freqs[i]);
             Assert.True((ours - reference[i]).Magnitude <= 1e-9, $"{freqs[i]:F1} Hz: {ours} vs SciPy {reference[i]}");
         }
         foreach (double f in design.NotchFrequenciesHz)
         {
-            Assert.True(SignalChainDesign.Response(design.NotchSections, f, fs).Magnitude < 1e-6, $"no null at {f} Hz");
+            Assert.True(design.NotchResponse(f).Magnitude < 1e-6, $"no null at {f} Hz");
+            // Every null as narrow as the fundamental's: -3 dB at f +- f0 / (2 Q), within 2 %.
+            double halfWidth = mains / options.MainsNotch.QualityFactor / 2;
+            Assert.InRange(design.NotchResponse(f + halfWidth).Magnitude, 0.69, 0.72);
+            Assert.InRange(design.NotchResponse(f - halfWidth).Magnitude, 0.69, 0.72);
+        }
+        if (comb)
+        {
+            // The comb also nulls DC, where the band-pass has already removed everything; the EMG band between the
+            // nulls passes (gain > 0.99 at least 10 Hz from every null).
+            Assert.True(design.NotchResponse(0).Magnitude < 1e-9);
+            for (double f = 20; f < fs / 2; f += 0.5)
+            {
+                double fromNull = Math.Abs(f - (Math.Round(f / mains) * mains));
+                if (fromNull >= 10)
+                {
+                    Assert.True(design.NotchResponse(f).Magnitude > 0.99, $"{f} Hz");
+                }
+            }
         }
     }
 
@@ -125,13 +147,21 @@ public sealed class FilterDesignTests
         // dwarfs the output it feeds.
         var design = new SignalChainDesign(new SignalChainOptions(), 1000, 1, 12, 5000);
         var running = new List<BiquadSection>();
-        foreach (BiquadSection section in design.BandPassSections.Concat(design.NotchSections))
+        var perHarmonic = new SignalChainDesign(new SignalChainOptions { MainsNotch = { Design = MainsNotchDesign.PerHarmonic } }, 1000, 1, 12, 5000);
+        foreach (BiquadSection section in perHarmonic.BandPassSections.Concat(perHarmonic.NotchSections))
         {
             running.Add(section);
             for (double f = 1; f < 500; f += 1)
             {
                 Assert.True(SignalChainDesign.Response(running, f, 1000).Magnitude < 4, $"after {running.Count} sections, gain at {f} Hz");
             }
+        }
+        // The comb's gain never exceeds 1 (|1 - z^-N| / |1 - a z^-N| <= 2 / (1 + a)); its b0 keeps it at most 1.
+        Assert.NotNull(design.NotchComb);
+        for (double f = 1; f < 500; f += 0.25)
+        {
+            Assert.True((SignalChainDesign.Response(design.BandPassSections, f, 1000) * design.NotchResponse(f)).Magnitude < 4, $"band-pass + comb, gain at {f} Hz");
+            Assert.True(design.NotchResponse(f).Magnitude <= 1 + 1e-12, $"comb gain at {f} Hz");
         }
     }
 

@@ -7,21 +7,25 @@ namespace EmgBiofeedback.Dsp.Tests;
 /// <summary>The vector kernel against the scalar one, and the chain's independence from how the stream is cut into blocks.</summary>
 public sealed class KernelTests
 {
-    public static TheoryData<int, bool, bool, int> Configurations => new()
+    public static TheoryData<int, bool, bool, int, MainsNotchDesign> Configurations => new()
     {
-        { 1, false, true, 2 },
-        { 3, true, true, 2 },
-        { 8, true, true, 2 },
-        { 8, true, false, 3 },  // odd low-pass order: a first-order section, the general numerator form
-        { 13, true, true, 1 },
-        { 16, false, true, 4 },
+        { 1, false, true, 2, MainsNotchDesign.Comb },
+        { 3, true, true, 2, MainsNotchDesign.Comb },
+        { 8, true, true, 2, MainsNotchDesign.Comb },
+        { 8, true, false, 3, MainsNotchDesign.Comb },  // odd low-pass order: a first-order section, the general numerator form
+        { 13, true, true, 1, MainsNotchDesign.Comb },
+        { 16, false, true, 4, MainsNotchDesign.Comb },
+        { 1, false, true, 2, MainsNotchDesign.PerHarmonic },
+        { 8, true, true, 2, MainsNotchDesign.PerHarmonic },
+        { 8, true, false, 3, MainsNotchDesign.PerHarmonic },
+        { 13, true, true, 1, MainsNotchDesign.PerHarmonic },
     };
 
     [Theory]
     [MemberData(nameof(Configurations))]
-    public void Vector_kernel_reproduces_the_scalar_kernel_bit_for_bit(int channels, bool linear, bool notch, int linearOrder)
+    public void Vector_kernel_reproduces_the_scalar_kernel_bit_for_bit(int channels, bool linear, bool notch, int linearOrder, MainsNotchDesign notchDesign)
     {
-        var options = new SignalChainOptions();
+        var options = new SignalChainOptions { MainsNotch = { Design = notchDesign } };
         options.LinearEnvelope.Enabled = linear;
         options.LinearEnvelope.Order = linearOrder;
         options.MainsNotch.Enabled = notch;

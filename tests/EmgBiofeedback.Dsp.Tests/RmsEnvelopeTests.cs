@@ -101,7 +101,7 @@ public sealed class RmsEnvelopeTests
 
         double expected = 200 * 3300.0 / 4096 / 200 * 1000 / Math.Sqrt(2);
         double gain = SignalChainDesign.Response(chain.Design.BandPassSections, 130, 1000).Magnitude
-            * SignalChainDesign.Response(chain.Design.NotchSections, 130, 1000).Magnitude;
+            * chain.Design.NotchResponse(130).Magnitude;
         foreach (EnvelopeSample o in outputs.Where(o => o.IsValid))
         {
             Assert.Equal(expected * gain, o.RmsMicrovolts, expected * 0.01); // rounding of the counts: < 1 %

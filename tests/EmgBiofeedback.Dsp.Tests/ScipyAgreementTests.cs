@@ -56,6 +56,19 @@ public sealed class ScipyAgreementTests(ITestOutputHelper log)
         AssertMatchesScipy(options, 1000, 8, 10, 5000, counts, blockFrames: 333);
     }
 
+    [Theory]
+    [InlineData(MainsNotchDesign.PerHarmonic, true)]
+    [InlineData(MainsNotchDesign.PerHarmonic, false)]
+    [InlineData(MainsNotchDesign.Comb, false)]
+    public void Both_notch_designs_match_SciPy_with_the_notch_on_and_off(MainsNotchDesign design, bool notchOn)
+    {
+        ushort[] counts = SyntheticEmg.Generate(seed: 13, 1000, 8, 6000, 10, humCounts: 30);
+        var options = new SignalChainOptions { MainsNotch = { Design = design, Enabled = notchOn } };
+        options.LinearEnvelope.Enabled = true;
+
+        AssertMatchesScipy(options, 1000, 8, 10, 5000, counts, blockFrames: 250);
+    }
+
     [Fact]
     public void With_the_notch_disabled_the_envelope_follows_the_band_passed_signal_as_in_SciPy()
     {

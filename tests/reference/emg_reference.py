@@ -4,8 +4,10 @@
 Run by tests/EmgBiofeedback.Dsp.Tests through Debian's /usr/bin/python3 (python3-scipy). Data travel
 through files of little-endian float64; parameters through a small JSON file. Nothing here is taken
 from the C# code: the filters are designed by SciPy from the same *parameters* (butter for the
-band-pass and the linear envelope, iirnotch for the mains notches, the design the C# chain uses
-through NWaves' DesignFilter.IirNotch), run with sosfilt, and the RMS is summed directly per window.
+band-pass and the linear envelope; for the mains notch iircomb(f, Q, ftype='notch') when the design
+is "comb", no harmonic count is given and SciPy accepts fs as a multiple of f, else iirnotch at every
+harmonic, the design the C# chain uses through NWaves' DesignFilter.IirNotch), run with sosfilt /
+lfilter, and the RMS is summed directly per window.
 
   emg_reference.py chain PARAMS.json COUNTS.f64 OUTDIR     whole chain, writes filtered/rms/linear/mains .f64
   emg_reference.py response PARAMS.json FREQS.f64 OUT.f64  complex responses of butter(...) (re, im pairs)
@@ -38,6 +40,23 @@ def band_pass_sos(p):
     fs = p["sample_rate_hz"]
     high = min(p["band_pass_high_hz"], 0.45 * fs)  # the chain's documented clamp: 0.9 x Nyquist
     return signal.butter(p["band_pass_order"], [p["band_pass_low_hz"], high], btype="bandpass", fs=fs, output="sos")
+
+
+def notch_comb(p):
+    """(b, a) of SciPy's iircomb notch when the chain would use it, else None."""
+    if p.get("notch_design", "comb") != "comb" or p.get("harmonics") is not None:
+        return None
+    try:
+        return signal.iircomb(p["mains_hz"], p["notch_q"], ftype="notch", fs=p["sample_rate_hz"])
+    except ValueError:  # fs is not a multiple of the mains frequency: per-harmonic notches
+        return None
+
+
+def notch_filter(p, x):
+    comb = notch_comb(p)
+    if comb is not None:
+        return signal.lfilter(comb[0], comb[1], x, axis=0)
+    return signal.sosfilt(notch_sos(p), x, axis=0)
 
 
 def notch_sos(p):
@@ -73,7 +92,7 @@ def chain(params_path, counts_path, out_dir):
     x = (counts - offsets) * p["reference_mv"] * 1000.0 / 2.0 ** p["adc_bits"] / gains
 
     banded = signal.sosfilt(band_pass_sos(p), x, axis=0)
-    notched = signal.sosfilt(notch_sos(p), banded, axis=0)
+    notched = notch_filter(p, banded)
     filtered = notched if p["notch_enabled"] else banded
 
     decimation = max(1, int(round(fs / p["output_rate_hz"])))
@@ -104,6 +123,11 @@ def response(params_path, freqs_path, out_path):
     elif kind == "linear_envelope":
         sos = linear_envelope_sos(p)
     elif kind == "notch":
+        comb = notch_comb(p)
+        if comb is not None:
+            _, h = signal.freqz(comb[0], comb[1], worN=freqs, fs=fs)
+            write_f64(out_path, np.column_stack([h.real, h.imag]))
+            return
         sos = notch_sos(p)
     else:
         raise SystemExit("unknown kind " + kind)

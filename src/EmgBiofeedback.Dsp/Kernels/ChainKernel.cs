@@ -42,7 +42,13 @@ internal abstract class ChainKernel
         Bp = design.BandPassCascade;
         Notch = design.NotchCascade;
         Lp = design.LinearEnvelopeCascade;
-        NegNotchGain = -Notch.Gain;
+        NegNotchGain = -design.NotchGain;
+        NotchGain = design.NotchGain;
+        if (design.NotchComb is { } comb)
+        {
+            CombDelay = comb.Delay;
+            CombA = comb.A;
+        }
         Scale = new double[Channels];
         Bias = new double[Channels];
         for (int ch = 0; ch < Channels; ch++)
@@ -84,6 +90,13 @@ internal abstract class ChainKernel
     protected NormalizedCascade Lp { get; }
 
     protected double NegNotchGain { get; }
+
+    protected double NotchGain { get; }
+
+    /// <summary>The comb's lag N (0 when the notch stage is sections): normalised, w[n] = (x[n] - x[n-N]) + A w[n-N].</summary>
+    protected int CombDelay { get; }
+
+    protected double CombA { get; }
 
     protected double[] Scale { get; }
 

@@ -11,7 +11,10 @@ internal sealed class ScalarChainKernel : ChainKernel
     private readonly double[] _lpState;
     private readonly PartialSums[] _carry;     // the sub-block in progress, per channel
     private readonly PartialSums[] _ring;      // completed sub-blocks of the current window: [entry * channels + channel]
+    private readonly double[] _combIn;         // the comb's last N inputs and outputs per channel: [channel * N + slot]
+    private readonly double[] _combOut;
     private int _ringPosition;              // the oldest entry, where the next one goes
+    private int _combSlot;                  // the comb's oldest slot, where the next sample goes
 
     public ScalarChainKernel(SignalChainDesign design)
         : base(design, ((design.ChannelCount + 7) / 8) * 8)
@@ -21,6 +24,8 @@ internal sealed class ScalarChainKernel : ChainKernel
         _lpState = new double[Channels * 2 * Lp.Count];
         _carry = new PartialSums[Channels];
         _ring = new PartialSums[RingLength * Channels];
+        _combIn = new double[Channels * CombDelay];
+        _combOut = new double[Channels * CombDelay];
         Reset();
     }
 
@@ -30,7 +35,10 @@ internal sealed class ScalarChainKernel : ChainKernel
         bool notchOn = Design.NotchEnabled;
         bool lpOn = Design.LinearEnvelopeEnabled;
         bool writeFiltered = !filtered.IsEmpty;
-        double notchGain = Notch.Gain;
+        double notchGain = NotchGain;
+        int combDelay = CombDelay;
+        double combA = CombA;
+        int combSlot = _combSlot;
         int outputs = 0;
         int position = _ringPosition;
         for (int ch = 0; ch < channels; ch++)
@@ -46,6 +54,9 @@ internal sealed class ScalarChainKernel : ChainKernel
             int nextOutput = firstOutput;
             position = _ringPosition;
             outputs = 0;
+            Span<double> combIn = _combIn.AsSpan(ch * combDelay, combDelay);
+            Span<double> combOut = _combOut.AsSpan(ch * combDelay, combDelay);
+            combSlot = _combSlot;
             for (int i = 0; i < frames; i++)
             {
                 double raw = counts[(i * channels) + ch];
@@ -53,7 +64,18 @@ internal sealed class ScalarChainKernel : ChainKernel
                 acc.Max = Math.Max(acc.Max, raw);
                 double x = Math.FusedMultiplyAdd(raw, scale, bias);
                 double xb = Bp.Symmetric ? Run<SymmetricNumerator>(x, Bp, bp) : Run<GeneralNumerator>(x, Bp, bp);
-                double yn = Notch.Symmetric ? Run<SymmetricNumerator>(xb, Notch, notch) : Run<GeneralNumerator>(xb, Notch, notch);
+                double yn;
+                if (combDelay > 0)
+                {
+                    yn = Math.FusedMultiplyAdd(combA, combOut[combSlot], xb - combIn[combSlot]);
+                    combIn[combSlot] = xb;
+                    combOut[combSlot] = yn;
+                    combSlot = combSlot + 1 == combDelay ? 0 : combSlot + 1;
+                }
+                else
+                {
+                    yn = Notch.Symmetric ? Run<SymmetricNumerator>(xb, Notch, notch) : Run<GeneralNumerator>(xb, Notch, notch);
+                }
                 if (lpOn)
                 {
                     double e = Math.Abs(notchOn ? yn : xb);
@@ -86,6 +108,7 @@ internal sealed class ScalarChainKernel : ChainKernel
             _carry[ch] = acc;
         }
         _ringPosition = position;
+        _combSlot = combSlot;
         return outputs;
     }
 
@@ -96,7 +119,10 @@ internal sealed class ScalarChainKernel : ChainKernel
         Array.Clear(_lpState);
         Array.Fill(_carry, Empty);
         Array.Fill(_ring, Empty);
+        Array.Clear(_combIn);
+        Array.Clear(_combOut);
         _ringPosition = 0;
+        _combSlot = 0;
     }
 
     private static PartialSums Empty => new() { Min = double.PositiveInfinity, Max = double.NegativeInfinity };

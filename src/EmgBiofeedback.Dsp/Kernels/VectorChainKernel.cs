@@ -29,15 +29,24 @@ internal sealed class VectorChainKernel : ChainKernel
     private readonly Vector512<double>[] _carry;   // the sub-block in progress: [g * 5 + q]
     private readonly Vector512<double>[] _minMax;  // min and max of each sub-block completed in this call: [(g * maxCompleted + k) * 2 + q]
     private readonly Vector512<double>[] _ring;    // completed sub-blocks of the current window: [(entry * groups + g) * 5 + q]
-    private readonly Vector512<double>[] _a = new Vector512<double>[MaxChunk];
-    private readonly Vector512<double>[] _b = new Vector512<double>[MaxChunk];
-    private readonly Vector512<double>[] _c = new Vector512<double>[MaxChunk];
+    // Work buffers: [CombDelay + instant]; the first CombDelay entries of _a and _b hold the comb's history (its last N
+    // inputs and outputs) while the comb runs.
+    private readonly Vector512<double>[] _a;
+    private readonly Vector512<double>[] _b;
+    private readonly Vector512<double>[] _c;
+    private readonly Vector512<double>[] _combIn;  // the comb's last N inputs and outputs between calls: [g * N + k]
+    private readonly Vector512<double>[] _combOut;
     private int _ringPosition;                     // the oldest entry, where the next one goes
 
     public VectorChainKernel(SignalChainDesign design)
         : base(design, ((design.ChannelCount + Lanes - 1) / Lanes) * Lanes)
     {
         _groups = PaddedChannels / Lanes;
+        _a = new Vector512<double>[CombDelay + MaxChunk];
+        _b = new Vector512<double>[CombDelay + MaxChunk];
+        _c = new Vector512<double>[CombDelay + MaxChunk];
+        _combIn = new Vector512<double>[_groups * CombDelay];
+        _combOut = new Vector512<double>[_groups * CombDelay];
         _fullGroups = Channels % Lanes == 0;
         _scale = new Vector512<double>[_groups];
         _bias = new Vector512<double>[_groups];
@@ -92,7 +101,16 @@ internal sealed class VectorChainKernel : ChainKernel
             // would otherwise wait on its own recursion's latency.
             int lastNotch = Notch.Count - 1;
             Span<Vector512<double>> notchState = _notchState.AsSpan(g * 2 * Notch.Count, 2 * Notch.Count);
-            if (Notch.Symmetric)
+            if (CombDelay > 0)
+            {
+                int n = CombDelay;
+                _combIn.AsSpan(g * n, n).CopyTo(_a);
+                _combOut.AsSpan(g * n, n).CopyTo(_b);
+                outputs = CombAndSums(frames, toBoundary, completed, firstOutput, g, out position);
+                _a.AsSpan(frames, n).CopyTo(_combIn.AsSpan(g * n, n));
+                _b.AsSpan(frames, n).CopyTo(_combOut.AsSpan(g * n, n));
+            }
+            else if (Notch.Symmetric)
             {
                 Cascade<SymmetricNumerator>(_a, _b, frames, _notchCoef, notchState[..(2 * lastNotch)]);
                 outputs = NotchAndSums<SymmetricNumerator>(frames, toBoundary, completed, firstOutput, g, lastNotch > 0, notchState[(2 * lastNotch)..], out position);
@@ -121,6 +139,8 @@ internal sealed class VectorChainKernel : ChainKernel
         Array.Clear(_bpState);
         Array.Clear(_notchState);
         Array.Clear(_lpState);
+        Array.Clear(_combIn);
+        Array.Clear(_combOut);
         for (int e = 0; e < _groups; e++)
         {
             ClearSums(_carry.AsSpan(e * RingSums, RingSums));
@@ -164,7 +184,7 @@ internal sealed class VectorChainKernel : ChainKernel
         Vector512<double> scale = _scale[g];
         Vector512<double> bias = _bias[g];
         ref ushort first = ref Unsafe.Add(ref MemoryMarshal.GetReference(counts), g * Lanes);
-        ref Vector512<double> a = ref MemoryArrayRef(_a);
+        ref Vector512<double> a = ref Base(_a);
         int stride = Channels;
         int live = Math.Min(Lanes, Channels - (g * Lanes));
         int start = 0;
@@ -173,13 +193,20 @@ internal sealed class VectorChainKernel : ChainKernel
             int end = k < completed ? toBoundary + (k * SubBlock) : frames;
             if (_fullGroups && Avx512F.IsSupported && Avx2.IsSupported)
             {
+                // Min and max on the packed counts (128-bit, cheap), converted once per stretch: exact, the same values.
+                Vector128<ushort> umn = Vector128<ushort>.AllBitsSet, umx = Vector128<ushort>.Zero;
                 for (int i = start; i < end; i++)
                 {
                     Vector128<ushort> packed = Vector128.LoadUnsafe(ref Unsafe.Add(ref first, i * stride));
+                    umn = Vector128.Min(umn, packed);
+                    umx = Vector128.Max(umx, packed);
                     Vector512<double> raw = Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(packed));
-                    mn = Vector512.MinNative(mn, raw);
-                    mx = Vector512.MaxNative(mx, raw);
                     Unsafe.Add(ref a, i) = Vector512.FusedMultiplyAdd(raw, scale, bias);
+                }
+                if (end > start)
+                {
+                    mn = Vector512.MinNative(mn, Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umn)));
+                    mx = Vector512.MaxNative(mx, Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umx)));
                 }
             }
             else if (_fullGroups)
@@ -240,8 +267,8 @@ internal sealed class VectorChainKernel : ChainKernel
         Vector512<double> c0 = _notchCoef[4 * last], b0 = _notchCoef[(4 * last) + 1];
         Vector512<double> p0 = _notchCoef[(4 * last) + 2], q0 = _notchCoef[(4 * last) + 3];
         Vector512<double> u0 = state[0], v0 = state[1];
-        ref Vector512<double> a = ref MemoryArrayRef(_a);
-        ref Vector512<double> b = ref MemoryArrayRef(_b);
+        ref Vector512<double> a = ref Base(_a);
+        ref Vector512<double> b = ref Base(_b);
         ref Vector512<double> from = ref inPlace ? ref b : ref a;
         position = _ringPosition;
         int outputs = 0;
@@ -292,6 +319,70 @@ internal sealed class VectorChainKernel : ChainKernel
         return outputs;
     }
 
+    // The comb (_a -> _b, normalised: w = (x - x[i-N]) + A w[i-N], the history in the buffers' first N entries), fused
+    // with the sums as in NotchAndSums.
+    private int CombAndSums(int frames, int toBoundary, int completed, int firstOutput, int g, out int position)
+    {
+        Span<Vector512<double>> carry = _carry.AsSpan(g * RingSums, RingSums);
+        Vector512<double> sq = carry[0];
+        Vector512<double> band = carry[1];
+        Vector512<double> removed = carry[2];
+        Vector512<double> negGain = Vector512.Create(NegNotchGain);
+        Vector512<double> combA = Vector512.Create(CombA);
+        ref Vector512<double> a = ref Base(_a);
+        ref Vector512<double> b = ref Base(_b);
+        ref Vector512<double> aLag = ref MemoryArrayRef(_a);
+        ref Vector512<double> bLag = ref MemoryArrayRef(_b);
+        position = _ringPosition;
+        int outputs = 0;
+        int nextOutput = firstOutput;
+        int start = 0;
+        for (int k = 0; k <= completed; k++)
+        {
+            int end = k < completed ? toBoundary + (k * SubBlock) : frames;
+            for (int i = start; i < end; i++)
+            {
+                Vector512<double> xb = Unsafe.Add(ref a, i);
+                Vector512<double> yn = Vector512.FusedMultiplyAdd(combA, Unsafe.Add(ref bLag, i), xb - Unsafe.Add(ref aLag, i));
+                Unsafe.Add(ref b, i) = yn;
+                Vector512<double> d = Vector512.FusedMultiplyAdd(negGain, yn, xb);
+                band = Vector512.FusedMultiplyAdd(xb, xb, band);
+                removed = Vector512.FusedMultiplyAdd(d, d, removed);
+                sq = Vector512.FusedMultiplyAdd(yn, yn, sq);
+            }
+            if (k < completed)
+            {
+                position = CloseSubBlock(g, k, position, sq, band, removed, ref nextOutput, ref outputs);
+                sq = Vector512<double>.Zero;
+                band = Vector512<double>.Zero;
+                removed = Vector512<double>.Zero;
+            }
+            start = end;
+        }
+        carry[0] = sq;
+        carry[1] = band;
+        carry[2] = removed;
+        return outputs;
+    }
+
+    private int CloseSubBlock(int g, int k, int position, Vector512<double> sq, Vector512<double> band, Vector512<double> removed, ref int nextOutput, ref int outputs)
+    {
+        int entry = ((position * _groups) + g) * RingSums;
+        _ring[entry] = sq;
+        _ring[entry + 1] = band;
+        _ring[entry + 2] = removed;
+        _ring[entry + 3] = _minMax[((g * MaxCompleted) + k) * 2];
+        _ring[entry + 4] = _minMax[(((g * MaxCompleted) + k) * 2) + 1];
+        position = position + 1 == RingLength ? 0 : position + 1;
+        if (k == nextOutput)
+        {
+            SumWindow(outputs, g, position);
+            outputs++;
+            nextOutput += SubBlocksPerOutput;
+        }
+        return position;
+    }
+
     // Oldest entry first, from zero, as the scalar kernel does.
     private void SumWindow(int output, int g, int oldest)
     {
@@ -320,8 +411,8 @@ internal sealed class VectorChainKernel : ChainKernel
     private void LinearEnvelope(int frames, int toBoundary, int firstOutput, int outputs, int g)
     {
         Vector512<double>[] source = Design.NotchEnabled ? _b : _a;
-        ref Vector512<double> src = ref MemoryArrayRef(source);
-        ref Vector512<double> c = ref MemoryArrayRef(_c);
+        ref Vector512<double> src = ref Base(source);
+        ref Vector512<double> c = ref Base(_c);
         for (int i = 0; i < frames; i++)
         {
             Unsafe.Add(ref c, i) = Vector512.Abs(Unsafe.Add(ref src, i));
@@ -338,20 +429,20 @@ internal sealed class VectorChainKernel : ChainKernel
         for (int o = 0; o < outputs; o++)
         {
             int instant = toBoundary - 1 + ((firstOutput + (o * SubBlocksPerOutput)) * SubBlock);
-            _c[instant].StoreUnsafe(ref Windows[(((o * WindowQuantities) + Linear) * PaddedChannels) + (g * Lanes)]);
+            _c[CombDelay + instant].StoreUnsafe(ref Windows[(((o * WindowQuantities) + Linear) * PaddedChannels) + (g * Lanes)]);
         }
     }
 
     private void StoreFiltered(Span<double> filtered, int frames, int g)
     {
         bool notchOn = Design.NotchEnabled;
-        Vector512<double> gain = Vector512.Create(Notch.Gain);
+        Vector512<double> gain = Vector512.Create(NotchGain);
         int stride = Channels;
         int live = Math.Min(Lanes, Channels - (g * Lanes));
         ref double first = ref Unsafe.Add(ref MemoryMarshal.GetReference(filtered), g * Lanes);
         for (int i = 0; i < frames; i++)
         {
-            Vector512<double> v = notchOn ? gain * _b[i] : _a[i];
+            Vector512<double> v = notchOn ? gain * _b[CombDelay + i] : _a[CombDelay + i];
             if (_fullGroups)
             {
                 v.StoreUnsafe(ref Unsafe.Add(ref first, i * stride));
@@ -369,8 +460,11 @@ internal sealed class VectorChainKernel : ChainKernel
 
     private static ref Vector512<double> MemoryArrayRef(Vector512<double>[] array) => ref MemoryMarshal.GetArrayDataReference(array);
 
+    // Instant 0 of a work buffer, after the comb's history.
+    private ref Vector512<double> Base(Vector512<double>[] array) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(array), CombDelay);
+
     // Runs a cascade over n instants, src -> dst (may be the same buffer), four sections per pass (state in registers).
-    private static void Cascade<TForm>(Vector512<double>[] src, Vector512<double>[] dst, int n, Vector512<double>[] coef, Span<Vector512<double>> state)
+    private void Cascade<TForm>(Vector512<double>[] src, Vector512<double>[] dst, int n, Vector512<double>[] coef, Span<Vector512<double>> state)
         where TForm : struct, INumeratorForm
     {
         int count = state.Length / 2;
@@ -378,8 +472,8 @@ internal sealed class VectorChainKernel : ChainKernel
         {
             return; // nothing to run; the caller reads src
         }
-        ref Vector512<double> from = ref MemoryArrayRef(src);
-        ref Vector512<double> to = ref MemoryArrayRef(dst);
+        ref Vector512<double> from = ref Base(src);
+        ref Vector512<double> to = ref Base(dst);
         ref Vector512<double> cf = ref MemoryArrayRef(coef);
         ref Vector512<double> st = ref MemoryMarshal.GetReference(state);
         int k = 0;

@@ -44,6 +44,7 @@ internal sealed class ScipyReference : IDisposable
             ["mains_hz"] = o.MainsNotch.FrequencyHz,
             ["notch_q"] = o.MainsNotch.QualityFactor,
             ["harmonics"] = o.MainsNotch.Harmonics,
+            ["notch_design"] = o.MainsNotch.Design == MainsNotchDesign.Comb ? "comb" : "per_harmonic",
             ["notch_enabled"] = o.MainsNotch.Enabled,
             ["rms_window_ms"] = o.RmsEnvelope.WindowMs,
             ["output_rate_hz"] = o.OutputRateHz,
