@@ -7,7 +7,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 
 // Starts the real service (simulated board) on free loopback ports, then for each subscriber count opens
-// that many StreamActivation streams (100 per HTTP/2 connection, Kestrel's default stream limit) and
+// that many StreamActivation streams (50 per HTTP/2 connection, half Kestrel's default stream limit) and
 // measures, per delivered frame, the time from the envelope's computation (computed_at, server wall
 // clock) to the client's receipt (same machine, same clock); plus the service's own publish-to-write
 // figure from GetStatus, its CPU and its memory. Usage:
@@ -18,8 +18,8 @@ int[] counts = args.Length > 1 ? args[1].Split(',').Select(s => int.Parse(s, Cul
 using Process server = StartServer(out string address);
 try
 {
-    Console.WriteLine("| subscribers | connections | end-to-end p50 / p99 / max ms | service publish-to-write p50 / p99 ms | frames received | missed (sequence jumps) | service CPU (cores) | load client CPU (cores) | service memory (MiB) |");
-    Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+    Console.WriteLine("| subscribers | connections | end-to-end p50 / p99 / max ms | service publish-to-write p50 / p99 ms | frames received | missed (sequence jumps) | failed streams | service CPU (cores) | load client CPU (cores) | service memory (MiB) |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
     foreach (int n in counts)
     {
         Console.WriteLine(await Run(address, server, n, TimeSpan.FromSeconds(seconds)));
@@ -33,7 +33,7 @@ finally
 
 static async Task<string> Run(string address, Process server, int subscribers, TimeSpan duration)
 {
-    int connections = (subscribers + 99) / 100;
+    int connections = (subscribers + 49) / 50;
     var channels = Enumerable.Range(0, connections).Select(_ => GrpcChannel.ForAddress(address, new GrpcChannelOptions
     {
         HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = false },
@@ -41,7 +41,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
     var clients = channels.Select(c => new Live.LiveClient(c)).ToArray();
     using var stop = new CancellationTokenSource();
     var latencies = new List<double>[subscribers];
-    long missed = 0, jumps = 0;
+    long missed = 0, jumps = 0, failedStreams = 0;
     var measuring = new TaskCompletionSource();
     var readers = new Task[subscribers];
     for (int i = 0; i < subscribers; i++)
@@ -73,6 +73,11 @@ static async Task<string> Run(string address, Process server, int subscribers, T
             catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
             {
             }
+            catch (RpcException e)
+            {
+                Interlocked.Increment(ref failedStreams);
+                Console.Error.WriteLine($"stream {index}: {e.Status}");
+            }
             catch (OperationCanceledException)
             {
             }
@@ -100,7 +105,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
 
     double[] all = latencies.SelectMany(l => l).Order().ToArray();
     return string.Create(CultureInfo.InvariantCulture,
-        $"| {subscribers} | {connections} | {P(all, 0.5):F1} / {P(all, 0.99):F1} / {(all.Length > 0 ? all[^1] : 0):F0} | {status.DeliveryLatency.P50Ms:F2} / {status.DeliveryLatency.P99Ms:F2} | {all.Length} | {missed} ({jumps}) | {serverCpu.TotalSeconds / elapsed:F2} | {clientCpu.TotalSeconds / elapsed:F2} | {rss >> 20} |");
+        $"| {subscribers} | {connections} | {P(all, 0.5):F1} / {P(all, 0.99):F1} / {(all.Length > 0 ? all[^1] : 0):F0} | {status.DeliveryLatency.P50Ms:F2} / {status.DeliveryLatency.P99Ms:F2} | {all.Length} | {missed} ({jumps}) | {failedStreams} | {serverCpu.TotalSeconds / elapsed:F2} | {clientCpu.TotalSeconds / elapsed:F2} | {rss >> 20} |");
 }
 
 static double P(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[(int)(q * (sorted.Length - 1))];
