@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: socat makes the pseudo-terminal pairs of the serial tests; gcc-avr and
 # avr-libc build the firmware, libsimavr-dev (with libelf-dev, pkg-config) its simulator harness; SciPy
 # computes the signal chain's reference outputs; grpcio (with protobuf and protoc) is the API's
-# independent client. Python packages are Debian's, run by /usr/bin/python3.
+# independent client; MNE-Python and EDFlib read the recordings back; victoria-metrics is the history
+# server (it speaks InfluxDB's v2 write API). Python packages are Debian's, run by /usr/bin/python3.
 packages=(socat make gcc pkg-config gcc-avr avr-libc libsimavr-dev libelf-dev
-          python3 python3-scipy python3-grpcio python3-protobuf protobuf-compiler)
+          python3 python3-scipy python3-grpcio python3-protobuf protobuf-compiler
+          python3-mne libedf-dev victoria-metrics)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,8 @@
 using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
+using EmgBiofeedback.History;
 using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.Recording;
 using EmgBiofeedback.Sessions;
 using Grpc.AspNetCore.Web;
 using Microsoft.AspNetCore.Authentication;
@@ -30,9 +32,40 @@ public static class HostSetup
         services.AddOptions<LiveOptions>().Bind(builder.Configuration.GetSection(LiveOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<LiveOptions>, LiveOptionsValidator>();
 
+        services.AddOptions<RecorderOptions>().Bind(builder.Configuration.GetSection(RecorderOptions.SectionName)).ValidateOnStart()
+            .PostConfigure<IOptions<SignalChainOptions>>((recording, dsp) =>
+            {
+                // One scaling for the whole station: files carry the signal chain's gain and offset.
+                recording.SensorGain = dsp.Value.SensorGain;
+                recording.AdcOffsetCounts = dsp.Value.AdcOffsetCounts;
+                recording.ChannelGains = dsp.Value.Channels.Select(c => c.SensorGain ?? dsp.Value.SensorGain).ToList();
+            });
+        services.AddSingleton<IValidateOptions<RecorderOptions>, RecorderOptionsValidator>();
+        services.AddOptions<ReplayOptions>().Bind(builder.Configuration.GetSection(ReplayOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ReplayOptions>, ReplayOptionsValidator>();
+        services.AddSingleton(sp => new RecordingsFolder(sp.GetRequiredService<IOptions<RecorderOptions>>().Value.Folder));
+        services.AddSingleton(sp => new Recorder(
+            sp.GetRequiredService<IOptions<RecorderOptions>>().Value,
+            sp.GetRequiredService<RecordingsFolder>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<Recorder>>()));
+        services.AddSingleton<ISessionObserver, SessionRecording>();
+        services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(HistoryOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HistoryOptions>, HistoryOptionsValidator>();
+        services.AddSingleton<HistoryWorker>();
+        services.AddHostedService(sp => sp.GetRequiredService<HistoryWorker>());
+        services.AddSingleton<ISessionObserver>(sp => sp.GetRequiredService<HistoryWorker>());
+
         services.AddSingleton<IBoardLink>(sp =>
         {
             AcquisitionOptions o = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
+            ReplayOptions replay = sp.GetRequiredService<IOptions<ReplayOptions>>().Value;
+            if (!string.IsNullOrWhiteSpace(replay.File))
+            {
+                // Resolve refuses paths that leave the recordings folder (../, absolute, symlinks out).
+                string path = sp.GetRequiredService<RecordingsFolder>().Resolve(replay.File);
+                return new ReplayBoardLink(path, replay.Speed, sp.GetRequiredService<TimeProvider>());
+            }
             // The simulated board models the sensor the signal chain assumes, so both use one gain.
             double gain = sp.GetRequiredService<IOptions<SignalChainOptions>>().Value.SensorGain;
             return o.UsesSerialPort
@@ -49,6 +82,7 @@ public static class HostSetup
             return new LivePipeline(sp.GetRequiredService<IOptions<SignalChainOptions>>().Value, labels, sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<LivePipeline>());
+        services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<Recorder>());
         services.AddSingleton(sp => new AcquisitionLoop(
             sp.GetRequiredService<IBoardLink>(),
             sp.GetServices<IAcquisitionSink>(),
@@ -138,6 +172,10 @@ public static class HostSetup
         _ = services.GetRequiredService<IOptions<SignalChainOptions>>().Value;
         _ = services.GetRequiredService<IOptions<LiveOptions>>().Value;
         _ = services.GetRequiredService<IOptions<ApiOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<RecorderOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<ReplayOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<HistoryOptions>>().Value;
+        _ = services.GetRequiredService<IBoardLink>(); // a replay file outside the recordings folder is refused here
     }
 }
 

@@ -19,6 +19,7 @@ internal sealed class LiveService(
     LivePipeline pipeline,
     AcquisitionLoop acquisition,
     SessionManager sessions,
+    HistoryWorker history,
     DeliveryLatency latency,
     IOptions<LiveOptions> liveOptions,
     IOptions<Dsp.SignalChainOptions> dspOptions,
@@ -68,6 +69,19 @@ internal sealed class LiveService(
         }
         (double p50, double p99, double max, long count) = latency.Summarise();
         status.DeliveryLatency = new V1.LatencySummary { P50Ms = p50, P99Ms = p99, MaxMs = max, Count = (ulong)count };
+        if (history.Status is { } h)
+        {
+            status.History = new V1.HistoryStatus
+            {
+                State = h.State.ToString(),
+                PointsWritten = (ulong)h.PointsWritten,
+                PointsDropped = (ulong)h.PointsDropped,
+                SpoolBytes = (ulong)h.SpoolBytes,
+                SpoolMaxBytes = (ulong)h.SpoolMaxBytes,
+                SpoolBatches = (uint)h.SpoolBatches,
+                LastError = h.LastError,
+            };
+        }
         if (sessions.Current is { } session)
         {
             status.Session = ProtoMapping.ToProto(session);

@@ -24,6 +24,11 @@ catch (OptionsValidationException e)
     Console.Error.WriteLine($"Configuration error in {e.OptionsType.Name}: {string.Join(Environment.NewLine, e.Failures)}");
     return 2;
 }
+catch (Exception e) when (e is EmgBiofeedback.Recording.RecordingPathException or FileNotFoundException or InvalidDataException)
+{
+    Console.Error.WriteLine($"Configuration error in Replay:File: {e.Message}");
+    return 2;
+}
 app.MapEmgBiofeedback();
 await app.StartAsync();
 HostSetup.AnnounceEndpoints(app);

@@ -28,6 +28,14 @@ public sealed record Marker(string Label, DateTimeOffset Time, long SampleIndex)
 
 public sealed record SessionSummary(Session Session, DateTimeOffset StoppedAt, long ActivationFrames, long LostSamples, int Markers);
 
+/// <summary>Told of session changes: the recorder starts and stops files, history tags its points.</summary>
+public interface ISessionObserver
+{
+    void SessionStarted(Session session, IReadOnlyList<string> labels);
+    void SessionStopped(SessionSummary summary);
+    void MarkerAdded(Marker marker);
+}
+
 /// <summary>A request that breaks a rule; <see cref="Field"/> names the offending field.</summary>
 public sealed class SessionRuleException(string field, string message) : Exception(message)
 {
@@ -41,7 +49,7 @@ public sealed class SessionStateException(string message) : Exception(message);
 /// One session at a time per station: who (a pseudonymous code, never a name), which montage, and the
 /// markers set during it. Starting and stopping, and every marker, are published as events.
 /// </summary>
-public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider time)
+public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider time, IEnumerable<ISessionObserver> observers)
 {
     private readonly Lock _gate = new();
     private Session? _current;
@@ -81,6 +89,10 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
                 pipeline.SetLabels(Labels(montage, Math.Max(pipeline.ChannelCount, montage.Max(m => m.Channel) + 1)));
             }
             pipeline.Publish(new LiveEvent(0, LiveEventKind.SessionStarted, now, $"Session {session.SessionId} started"));
+            foreach (ISessionObserver observer in observers)
+            {
+                observer.SessionStarted(session, pipeline.Labels);
+            }
             return session;
         }
     }
@@ -99,6 +111,10 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
                 _labelsBefore = null;
             }
             pipeline.Publish(new LiveEvent(0, LiveEventKind.SessionStopped, now, $"Session {session.SessionId} stopped"));
+            foreach (ISessionObserver observer in observers)
+            {
+                observer.SessionStopped(summary);
+            }
             return summary;
         }
     }
@@ -118,6 +134,10 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
             var marker = new Marker(label, time.GetUtcNow(), Math.Max(0, pipeline.CurrentSampleIndex));
             _markers++;
             pipeline.Publish(new LiveEvent(0, LiveEventKind.Marker, marker.Time, $"Marker: {label}") { Label = label, SampleIndex = marker.SampleIndex });
+            foreach (ISessionObserver observer in observers)
+            {
+                observer.MarkerAdded(marker);
+            }
             return marker;
         }
     }

@@ -31,6 +31,8 @@ public partial class HostStartupTests
     [InlineData("--Dsp:SensorGain=0", "SensorGain")]
     [InlineData("--Dsp:RmsEnvelope:WindowMs=400", "WindowMs")]
     [InlineData("--Live:SubscriberQueueFrames=0", "SubscriberQueueFrames")]
+    [InlineData("--Replay:File=../../../etc/passwd", "Replay:File")]
+    [InlineData("--History:Enabled=true", "History")]
     [InlineData("--Acquisition:Simulator:Muscles:0:Label=", "Label")]
     public async Task An_invalid_setting_stops_start_up_with_a_message_naming_it(string setting, string name)
     {

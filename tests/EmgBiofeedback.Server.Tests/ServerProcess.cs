@@ -43,7 +43,17 @@ public sealed class ServerProcess : IAsyncDisposable
         ServerProcess server = Start([$"--Api:GrpcUrl={grpc}", $"--Api:BrowserUrl={browser}", .. arguments]);
         server.Address = grpc;
         server.BrowserAddress = browser;
-        server.WaitForLine(l => l.Contains("Board simulated", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "board identification");
+        // Both, in whichever order they come: the announcement follows Kestrel's start, the board line the loop's.
+        server.WaitForLine(l => l.Contains("gRPC API on", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the endpoints announcement");
+        bool boardSeen;
+        lock (server.Output)
+        {
+            boardSeen = server.Output.Any(l => l.Contains("Board simulated", StringComparison.Ordinal));
+        }
+        if (!boardSeen)
+        {
+            server.WaitForLine(l => l.Contains("Board simulated", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "board identification");
+        }
         return server;
     }
 

@@ -1,0 +1,65 @@
+namespace EmgBiofeedback.History;
+
+public enum BodySide
+{
+    None,
+    Left,
+    Right,
+}
+
+/// <summary>What a channel measures, as the session's montage says.</summary>
+public sealed record MontageChannel(int Channel, string Muscle, BodySide Side);
+
+/// <summary>The session that frames belong to. Only the pseudonymous patient code is written, never a name.</summary>
+public sealed record HistorySession(string SessionId, string PatientCode, IReadOnlyList<MontageChannel>? Montage = null);
+
+/// <summary>Tells the writer which session is running; the clinical layer implements it.</summary>
+public interface IHistorySessionProvider
+{
+    /// <summary>The running session, or null (points are then tagged session=none, patient=none).</summary>
+    HistorySession? Current { get; }
+}
+
+/// <summary>A provider with a settable session: for tests, back-fill and hosts without a session layer.</summary>
+public sealed class FixedSessionProvider(HistorySession? session = null) : IHistorySessionProvider
+{
+    private HistorySession? _session = session;
+
+    public HistorySession? Current
+    {
+        get => Volatile.Read(ref _session);
+        set => Volatile.Write(ref _session, value);
+    }
+}
+
+/// <summary>Muscle and side from a channel label: "SCM L" -> (SCM, left); "Trap R" -> (Trap, right); "Splenius" -> (Splenius, none).</summary>
+public static class ChannelLabels
+{
+    public static (string Muscle, BodySide Side) Parse(string label)
+    {
+        string trimmed = label.Trim();
+        int space = trimmed.LastIndexOf(' ');
+        if (space > 0)
+        {
+            string last = trimmed[(space + 1)..];
+            BodySide side = last.ToUpperInvariant() switch
+            {
+                "L" or "LEFT" => BodySide.Left,
+                "R" or "RIGHT" => BodySide.Right,
+                _ => BodySide.None,
+            };
+            if (side != BodySide.None)
+            {
+                return (trimmed[..space].TrimEnd(), side);
+            }
+        }
+        return (trimmed.Length == 0 ? "unknown" : trimmed, BodySide.None);
+    }
+
+    public static string TagValue(BodySide side) => side switch
+    {
+        BodySide.Left => "left",
+        BodySide.Right => "right",
+        _ => "none",
+    };
+}

@@ -1,0 +1,417 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using System.Threading.Channels;
+using EmgBiofeedback.Pipeline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+
+namespace EmgBiofeedback.History;
+
+public enum HistoryState
+{
+    Disabled,
+    Starting,
+    Delivering,
+
+    /// <summary>The server is down, slow or answering 5xx/429: batches go to the spool, retried with backoff.</summary>
+    Retrying,
+
+    /// <summary>401/403/404: the token, org or bucket is wrong; the spool keeps the points.</summary>
+    Refused,
+
+    /// <summary>The spool reached its bound and points are being dropped.</summary>
+    SpoolFull,
+}
+
+/// <summary>What the gRPC status reports about history.</summary>
+public sealed record HistoryStatus(
+    HistoryState State,
+    long PointsWritten,
+    long PointsDropped,
+    long SpoolBytes,
+    long SpoolMaxBytes,
+    int SpoolBatches,
+    int QueuedBatches,
+    string LastError);
+
+/// <summary>
+/// Writes activation history: reads frames from the pipeline's bounded subscription (never blocking the
+/// publisher), encodes them into pooled line-protocol batches, and delivers the batches in order on a task of
+/// its own. What cannot be delivered goes to the on-disk <see cref="HistorySpool"/>; delivery retries it oldest
+/// first, with exponential backoff and jitter (Polly), until the server takes it.
+/// Queue between batcher and sender: <see cref="QueueCapacity"/> batches; when full, the batcher spills to the spool
+/// (order is kept by sequence numbers), so memory stays bounded however long the outage.
+/// </summary>
+public sealed class HistoryService : IAsyncDisposable
+{
+    public const int QueueCapacity = 4;
+    public static readonly Meter Meter = new("EmgBiofeedback.History");
+    private static readonly Counter<long> WrittenCounter = Meter.CreateCounter<long>("history.points.written", "{point}", "Points the history server accepted");
+    private static readonly Counter<long> SpooledCounter = Meter.CreateCounter<long>("history.points.spooled", "{point}", "Points put in the on-disk spool");
+    private static readonly Counter<long> DroppedCounter = Meter.CreateCounter<long>("history.points.dropped", "{point}", "Points dropped because the spool was full");
+
+    private readonly HistoryOptions _options;
+    private readonly IHistorySessionProvider _sessions;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly InfluxTransport _transport;
+    private readonly LineProtocolEncoder _encoder;
+    private readonly SampleClock _clock = new();
+    private readonly Channel<LineBuffer> _queue;
+    private readonly ConcurrentQueue<LineBuffer> _free = new();
+    private readonly ConcurrentQueue<Action<LineBuffer>> _records = new();
+    private readonly ResiliencePipeline<SendResult> _retry;
+    private readonly LineBuffer _spoolRead = new();
+    private long _sequence;
+    private long _written;
+    private long _dropped;
+    private int _state = (int)HistoryState.Starting;
+    private string _lastError = "";
+    private bool _outageReported;
+    private bool _refusalReported;
+
+    public HistoryService(HistoryOptions options, IHistorySessionProvider sessions, ILogger<HistoryService> logger, TimeProvider? time = null)
+    {
+        _options = options;
+        _sessions = sessions;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _transport = new InfluxTransport(options);
+        _encoder = new LineProtocolEncoder(options.Station);
+        Spool = new HistorySpool(options.SpoolDirectory, options.SpoolMaxBytes, options.SpoolFsync);
+        _sequence = Spool.LastSequence;
+        _queue = Channel.CreateBounded<LineBuffer>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true });
+        _retry = new ResiliencePipelineBuilder<SendResult>()
+            .AddRetry(new RetryStrategyOptions<SendResult>
+            {
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result.Outcome == SendOutcome.Transient),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryDelay,
+                MaxDelay = options.MaxRetryDelay,
+                MaxRetryAttempts = int.MaxValue,
+                OnRetry = args =>
+                {
+                    ReportUnavailable(args.Outcome.Result);
+                    SpillQueueToSpool();
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+        Meter.CreateObservableGauge("history.spool.bytes", () => Spool.Bytes, "By", "Bytes waiting in the on-disk spool");
+        Meter.CreateObservableGauge("history.spool.batches", () => Spool.Count, "{batch}", "Batches waiting in the on-disk spool");
+    }
+
+    public HistorySpool Spool { get; }
+
+    public HistoryState State => (HistoryState)Volatile.Read(ref _state);
+
+    public long PointsWritten => Interlocked.Read(ref _written);
+
+    public long PointsDropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Batches encoded but neither delivered nor spooled yet.</summary>
+    public int QueuedBatches => _queue.Reader.Count;
+
+    public HistoryStatus Status => new(State, PointsWritten, PointsDropped, Spool.Bytes, Spool.MaxBytes, Spool.Count, QueuedBatches, Volatile.Read(ref _lastError));
+
+    /// <summary>True when everything handed to the writer so far has reached the server.</summary>
+    public bool IsIdle => Spool.Count == 0 && _queue.Reader.Count == 0 && Volatile.Read(ref _pending) == 0;
+
+    private int _pending; // points in the batch being filled or being sent
+
+    /// <summary>Queues a session event (start, stop, marker) for the next batch.</summary>
+    public void RecordEvent(string kind, string label, DateTimeOffset time)
+    {
+        HistorySession? session = _sessions.Current;
+        long ns = SampleClock.ToUnixNs(time);
+        _records.Enqueue(b => _encoder.AppendEvent(b, kind, label, session, ns));
+    }
+
+    /// <summary>Queues a session's summary for the next batch (time: the session's end).</summary>
+    public void RecordSummary(SessionSummary summary)
+    {
+        long ns = SampleClock.ToUnixNs(summary.Start + summary.Duration);
+        _records.Enqueue(b => _encoder.AppendSummary(b, summary, ns));
+    }
+
+    /// <summary>
+    /// Runs until <paramref name="cancellationToken"/> fires: batches frames from <paramref name="frames"/> (a
+    /// <see cref="Subscription{T}.Reader"/>) and delivers them. Frames completing does not end it: the backlog is
+    /// still delivered. On cancellation whatever is undelivered is spooled for the next start.
+    /// </summary>
+    public async Task RunAsync(ChannelReader<ActivationFrame> frames, CancellationToken cancellationToken)
+    {
+        HistoryLog.Started(_logger, _options.Url, _options.Org, _options.Bucket, _options.Station, _options.SpoolDirectory, Spool.Count);
+        using var stopDelivery = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task delivery = Task.Run(() => DeliverAsync(stopDelivery.Token), CancellationToken.None);
+        try
+        {
+            await BatchAsync(frames, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _queue.Writer.TryComplete();
+            await stopDelivery.CancelAsync().ConfigureAwait(false);
+            await delivery.ConfigureAwait(false);
+            SpillQueueToSpool();
+            if (Spool.Count > 0)
+            {
+                HistoryLog.StoppedWithBacklog(_logger, Spool.Points, Spool.Count);
+            }
+        }
+    }
+
+    /// <summary>Convenience for the host: runs on a subscription of the pipeline's activation fan-out.</summary>
+    public Task RunAsync(Subscription<ActivationFrame> subscription, CancellationToken cancellationToken) =>
+        RunAsync(subscription.Reader, cancellationToken);
+
+    private async Task BatchAsync(ChannelReader<ActivationFrame> frames, CancellationToken ct)
+    {
+        LineBuffer batch = Rent();
+        long started = 0;
+        bool framesDone = false;
+        Task<bool>? waiting = null;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                while (frames.TryRead(out ActivationFrame? frame))
+                {
+                    if (batch.Points == 0)
+                    {
+                        started = _time.GetTimestamp();
+                    }
+                    long ns = _clock.ToUnixNanoseconds(frame.SampleTimeSeconds, frame.ComputedAt);
+                    _encoder.AppendActivation(batch, frame, _sessions.Current, ns);
+                    Volatile.Write(ref _pending, batch.Points);
+                    if (batch.Points >= _options.BatchSize)
+                    {
+                        HandOff(batch);
+                        batch = Rent();
+                    }
+                }
+                while (_records.TryDequeue(out Action<LineBuffer>? record))
+                {
+                    if (batch.Points == 0)
+                    {
+                        started = _time.GetTimestamp();
+                    }
+                    record(batch);
+                    Volatile.Write(ref _pending, batch.Points);
+                }
+                TimeSpan wait = _options.FlushInterval;
+                if (batch.Points > 0)
+                {
+                    TimeSpan age = _time.GetElapsedTime(started);
+                    if (age >= _options.FlushInterval)
+                    {
+                        HandOff(batch);
+                        batch = Rent();
+                    }
+                    else
+                    {
+                        wait = _options.FlushInterval - age;
+                    }
+                }
+                if (!framesDone)
+                {
+                    waiting ??= frames.WaitToReadAsync(ct).AsTask();
+                }
+                Task delay = Task.Delay(wait, _time, ct);
+                await (waiting is null ? delay : Task.WhenAny(waiting, delay)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                if (waiting is { IsCompleted: true })
+                {
+                    framesDone = !waiting.IsCompletedSuccessfully || !waiting.Result;
+                    waiting = null;
+                }
+            }
+        }
+        finally
+        {
+            if (batch.Points > 0)
+            {
+                HandOff(batch);
+            }
+        }
+    }
+
+    private LineBuffer Rent()
+    {
+        if (!_free.TryDequeue(out LineBuffer? b))
+        {
+            b = new LineBuffer(Math.Max(64 * 1024, _options.BatchSize * 192));
+        }
+        b.Clear();
+        return b;
+    }
+
+    private void HandOff(LineBuffer batch)
+    {
+        batch.Sequence = Interlocked.Increment(ref _sequence);
+        if (!_queue.Writer.TryWrite(batch))
+        {
+            // The sender is behind (server slow or away): keep the batch on disk instead of waiting.
+            ToSpool(batch);
+            _free.Enqueue(batch);
+        }
+        Volatile.Write(ref _pending, 0);
+    }
+
+    private void ToSpool(LineBuffer batch)
+    {
+        if (Spool.TryAppend(batch))
+        {
+            SpooledCounter.Add(batch.Points);
+            return;
+        }
+        Interlocked.Add(ref _dropped, batch.Points);
+        DroppedCounter.Add(batch.Points);
+        SetState(HistoryState.SpoolFull);
+        Volatile.Write(ref _lastError, $"spool full ({Spool.Bytes} of {Spool.MaxBytes} bytes); points dropped");
+        HistoryLog.SpoolFull(_logger, Spool.Bytes, Spool.MaxBytes, batch.Points);
+    }
+
+    private void SpillQueueToSpool()
+    {
+        while (_queue.Reader.TryRead(out LineBuffer? batch))
+        {
+            ToSpool(batch);
+            _free.Enqueue(batch);
+        }
+    }
+
+    private async Task DeliverAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                bool haveQueued = _queue.Reader.TryPeek(out LineBuffer? queued);
+                if (Spool.TryPeekOldest(out long oldest) && (!haveQueued || oldest < queued!.Sequence))
+                {
+                    await DeliverSpooledAsync(oldest, ct).ConfigureAwait(false);
+                }
+                else if (haveQueued && _queue.Reader.TryRead(out LineBuffer? batch))
+                {
+                    SendResult result = await _transport.SendAsync(batch, ct).ConfigureAwait(false);
+                    if (result.Outcome == SendOutcome.Delivered)
+                    {
+                        Delivered(batch.Points);
+                    }
+                    else
+                    {
+                        // Kept on disk; the spool branch retries it (with backoff) or reports a refusal.
+                        ToSpool(batch);
+                        _free.Enqueue(batch);
+                        if (result.Outcome == SendOutcome.Transient)
+                        {
+                            ReportUnavailable(result);
+                        }
+                        else if (result.Outcome == SendOutcome.Refused)
+                        {
+                            await HandleRefusalAsync(result, ct).ConfigureAwait(false);
+                        }
+                        continue;
+                    }
+                    _free.Enqueue(batch);
+                }
+                else if (!await _queue.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                {
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task DeliverSpooledAsync(long sequence, CancellationToken ct)
+    {
+        Spool.Read(sequence, _spoolRead);
+        SendResult result = await _retry.ExecuteAsync(
+            static (state, token) => new ValueTask<SendResult>(state.Transport.SendAsync(state.Batch, token)),
+            (Transport: _transport, Batch: _spoolRead), ct).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case SendOutcome.Delivered:
+                Spool.Delete(sequence, _spoolRead.Points);
+                Delivered(_spoolRead.Points);
+                if (Spool.Count == 0 && _outageReported)
+                {
+                    _outageReported = false;
+                    HistoryLog.Recovered(_logger);
+                }
+                break;
+            case SendOutcome.Malformed:
+                Spool.Quarantine(sequence, _spoolRead.Points);
+                Volatile.Write(ref _lastError, $"HTTP {result.Status}: batch rejected as malformed: {result.Message}");
+                HistoryLog.Malformed(_logger, sequence, _spoolRead.Points, result.Status, result.Message);
+                break;
+            case SendOutcome.Refused:
+                await HandleRefusalAsync(result, ct).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    private async Task HandleRefusalAsync(SendResult result, CancellationToken ct)
+    {
+        SetState(HistoryState.Refused);
+        string hint = result.Status switch
+        {
+            401 => "the token (History:Token / History:TokenFile) is not valid.",
+            403 => "the token may not write to this bucket.",
+            _ => $"org '{_options.Org}' or bucket '{_options.Bucket}' does not exist on {_options.Url}.",
+        };
+        Volatile.Write(ref _lastError, $"HTTP {result.Status}: {hint}");
+        if (!_refusalReported)
+        {
+            _refusalReported = true; // once per episode, not once per probe
+            HistoryLog.Refused(_logger, result.Status, hint, _options.SpoolDirectory, _options.RejectedProbeInterval, result.Message);
+        }
+        // Nothing is sent until the probe interval has passed; meanwhile new batches spill to the spool.
+        await Task.Delay(_options.RejectedProbeInterval, _time, ct).ConfigureAwait(false);
+        SpillQueueToSpool();
+    }
+
+    private void Delivered(int points)
+    {
+        Interlocked.Add(ref _written, points);
+        WrittenCounter.Add(points);
+        _refusalReported = false;
+        if (State != HistoryState.SpoolFull || Spool.Bytes < Spool.MaxBytes / 2)
+        {
+            SetState(Spool.Count == 0 ? HistoryState.Delivering : HistoryState.Retrying);
+        }
+    }
+
+    private void ReportUnavailable(SendResult result)
+    {
+        if (State != HistoryState.SpoolFull)
+        {
+            SetState(HistoryState.Retrying);
+        }
+        Volatile.Write(ref _lastError, result.Status == 0 ? result.Message : $"HTTP {result.Status}: {result.Message}");
+        if (!_outageReported)
+        {
+            _outageReported = true;
+            HistoryLog.Unavailable(_logger, result.Status, result.Message);
+        }
+    }
+
+    private void SetState(HistoryState state) => Volatile.Write(ref _state, (int)state);
+
+    public ValueTask DisposeAsync()
+    {
+        _transport.Dispose();
+        _spoolRead.Dispose();
+        while (_free.TryDequeue(out LineBuffer? b))
+        {
+            b.Dispose();
+        }
+        return ValueTask.CompletedTask;
+    }
+}

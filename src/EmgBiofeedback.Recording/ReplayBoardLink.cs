@@ -1,0 +1,133 @@
+using System.IO.Pipelines;
+using EmgBiofeedback.Acquisition;
+using EmgBiofeedback.Protocol;
+
+namespace EmgBiofeedback.Recording;
+
+/// <summary>
+/// A recording as a board: re-encodes its samples as protocol frames (HELLO, then SAMPLES whose sequence numbers
+/// skip exactly the recorded gaps) so replay runs through the live path unchanged: decoder, AcquisitionLoop,
+/// LivePipeline. <paramref name="speed"/> 1 is real time, N is N times faster, 0 is as fast as the reader takes
+/// the bytes (the pipe's backpressure paces it). After the last frame the link completes its stream; the next
+/// connection attempt finds it idle and completes <see cref="Completion"/>.
+/// </summary>
+public sealed class ReplayBoardLink(string path, double speed, TimeProvider time) : IBoardLink
+{
+    private const int FramesPerFlush = 256;
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _connections;
+
+    public string Description => $"replay of {System.IO.Path.GetFileName(path)} at {(speed <= 0 ? "max speed" : $"{speed}x")}";
+
+    /// <summary>Completes when the whole recording has been read by the acquisition loop (it reconnected after the end).</summary>
+    public Task Completion => _completion.Task;
+
+    /// <summary>SAMPLES frames sent so far.</summary>
+    public long FramesSent => Interlocked.Read(ref _framesSent);
+    private long _framesSent;
+
+    public ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _connections) > 1)
+        {
+            _completion.TrySetResult();
+            return ValueTask.FromResult<IBoardConnection>(new Connection(null));
+        }
+        var file = new RecordingFile(path); // throws FileNotFound / InvalidData before anything streams
+        var connection = new Connection(pipe => Task.Run(() => StreamAsync(file, pipe, connectionToken(pipe))));
+        return ValueTask.FromResult<IBoardConnection>(connection);
+
+        static CancellationToken connectionToken(Connection.Context c) => c.Token;
+    }
+
+    private async Task StreamAsync(RecordingFile file, Connection.Context context, CancellationToken cancellationToken)
+    {
+        PipeWriter output = context.Writer;
+        try
+        {
+            using (file)
+            {
+                Write(output, FrameEncoder.WriteHello(output.GetSpan(WireFormat.MaxFrameSize), file.Board));
+                int rate = file.SampleRateHz, channels = file.ChannelCount;
+                var counts = new ushort[rate * channels];
+                var recorded = new bool[rate];
+                int frameSize = WireFormat.SamplesFrameSize(channels);
+                long startTimestamp = time.GetTimestamp();
+                long instant = 0;
+                int sinceFlush = 0;
+                for (long r = 0; r < file.RecordCount; r++)
+                {
+                    file.ReadRecord(r, counts, recorded);
+                    for (int i = 0; i < rate; i++, instant++)
+                    {
+                        if (!recorded[i])
+                        {
+                            continue; // a filled instant: its sequence number is skipped, so the decoder sees the gap
+                        }
+                        Write(output, FrameEncoder.WriteSamples(output.GetSpan(frameSize), unchecked((uint)instant), counts.AsSpan(i * channels, channels)));
+                        Interlocked.Increment(ref _framesSent);
+                        if (++sinceFlush < FramesPerFlush && speed <= 0)
+                        {
+                            continue;
+                        }
+                        if (speed > 0 && (i + 1) % Math.Max(1, rate / 100) != 0)
+                        {
+                            continue; // paced replay flushes about every 10 ms of recording
+                        }
+                        sinceFlush = 0;
+                        FlushResult flush = await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+                        if (flush.IsCompleted)
+                        {
+                            return;
+                        }
+                        if (speed > 0)
+                        {
+                            TimeSpan due = TimeSpan.FromSeconds((instant + 1) / (rate * speed));
+                            TimeSpan wait = due - time.GetElapsedTime(startTimestamp);
+                            if (wait > TimeSpan.Zero)
+                            {
+                                await Task.Delay(wait, time, cancellationToken).ConfigureAwait(false);
+                            }
+                        }
+                    }
+                }
+                await output.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }
+            await output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            await output.CompleteAsync(e).ConfigureAwait(false);
+        }
+    }
+
+    private static void Write(PipeWriter output, int bytes) => output.Advance(bytes);
+
+    private sealed class Connection : IBoardConnection
+    {
+        private readonly Pipe _pipe = new(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
+        private readonly CancellationTokenSource _stop = new();
+        private readonly Task _run;
+
+        public sealed record Context(PipeWriter Writer, CancellationToken Token);
+
+        public Connection(Func<Context, Task>? run)
+        {
+            _run = run is null ? Task.CompletedTask : run(new Context(_pipe.Writer, _stop.Token));
+        }
+
+        public PipeReader Input => _pipe.Reader;
+
+        /// <summary>Commands are accepted and ignored: a recording cannot change its rate or channels.</summary>
+        public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stop.CancelAsync().ConfigureAwait(false);
+            await _run.ConfigureAwait(false);
+            await _pipe.Reader.CompleteAsync().ConfigureAwait(false);
+            await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
+            _stop.Dispose();
+        }
+    }
+}

@@ -1,0 +1,120 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace EmgBiofeedback.History.Tests;
+
+/// <summary>
+/// A real server that speaks InfluxDB's v2 write API: Debian's victoria-metrics, on a free loopback port with a
+/// data folder of its own. Can be stopped and started again on the same port and data (the outage test).
+/// </summary>
+public sealed class VictoriaMetricsServer : IAsyncDisposable
+{
+    public const string Binary = "/usr/bin/victoria-metrics";
+    private readonly string _dataDir = Path.Combine(Path.GetTempPath(), "vm-" + Guid.NewGuid().ToString("N"));
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private Process? _process;
+
+    public int Port { get; } = FreePort();
+
+    public string Url => $"http://127.0.0.1:{Port}";
+
+    public static async Task<VictoriaMetricsServer> StartAsync()
+    {
+        Assert.True(File.Exists(Binary),
+            $"{Binary} is missing: install Debian's victoria-metrics (tests/run-all.sh does: apt-get install -y victoria-metrics).");
+        var server = new VictoriaMetricsServer();
+        await server.StartAgainAsync();
+        return server;
+    }
+
+    public async Task StartAgainAsync()
+    {
+        var psi = new ProcessStartInfo(Binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add($"-storageDataPath={_dataDir}");
+        psi.ArgumentList.Add($"-httpListenAddr=127.0.0.1:{Port}");
+        psi.ArgumentList.Add("-retentionPeriod=100y");
+        psi.ArgumentList.Add("-loggerLevel=ERROR");
+        _process = Process.Start(psi)!;
+        _process.OutputDataReceived += (_, _) => { };
+        _process.ErrorDataReceived += (_, _) => { };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await Eventually.TrueAsync(() => IsHealthy(), TimeSpan.FromSeconds(30), "victoria-metrics to answer /health");
+    }
+
+    private bool IsHealthy()
+    {
+        try
+        {
+            return _http.GetStringAsync($"{Url}/health").GetAwaiter().GetResult().Trim() == "OK";
+        }
+        catch (HttpRequestException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Stops the server gracefully (SIGTERM), as an operator or a crash-free restart would.</summary>
+    public async Task StopAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            using (Process kill = Process.Start("kill", ["-TERM", p.Id.ToString(CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await p.WaitForExitAsync(cts.Token);
+        }
+    }
+
+    /// <summary>Every stored sample (export stops at "now" unless told otherwise; fast-fed sessions run ahead of it) of <paramref name="metric"/>, per series (labels), sorted by time.</summary>
+    public async Task<List<Series>> ExportAsync(string metric)
+    {
+        using (await _http.GetAsync($"{Url}/internal/force_flush")) { }
+        string body = await _http.GetStringAsync($"{Url}/api/v1/export?match[]={Uri.EscapeDataString(metric)}&start=0&end=4102444800");
+        var result = new List<Series>();
+        foreach (string line in body.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using JsonDocument doc = JsonDocument.Parse(line);
+            var labels = doc.RootElement.GetProperty("metric").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+            double[] values = doc.RootElement.GetProperty("values").EnumerateArray().Select(v => v.ValueKind == JsonValueKind.String
+                ? double.Parse(v.GetString()!, CultureInfo.InvariantCulture) : v.GetDouble()).ToArray();
+            long[] times = doc.RootElement.GetProperty("timestamps").EnumerateArray().Select(v => v.GetInt64()).ToArray();
+            result.Add(new Series(labels, times, values));
+        }
+        return result;
+    }
+
+    private static int FreePort()
+    {
+        using var l = new TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        return ((IPEndPoint)l.LocalEndpoint).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        _process?.Dispose();
+        _http.Dispose();
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a leftover temp folder is harmless
+        }
+    }
+}
+
+public sealed record Series(Dictionary<string, string> Labels, long[] TimestampsMs, double[] Values);
