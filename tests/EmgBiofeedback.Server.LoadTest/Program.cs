@@ -70,10 +70,11 @@ static async Task<string> Run(string address, Process server, int subscribers, T
                     last = frame.Sequence;
                 }
             }
-            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled)
+            catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled || stop.IsCancellationRequested)
             {
+                // The end of the run: streams and connections torn down together.
             }
-            catch (RpcException e)
+            catch (RpcException e) when (!stop.IsCancellationRequested)
             {
                 Interlocked.Increment(ref failedStreams);
                 Console.Error.WriteLine($"stream {index}: {e.Status}");
