@@ -10,7 +10,9 @@ namespace EmgBiofeedback.History;
 /// <see cref="FitWindow"/> pairs gives the crystal's rate against the host clock. When the mapping and the fit
 /// disagree by more than the tolerance, the mapping is re-anchored on the fit. A fitted rate more than
 /// <see cref="MaxDriftPpm"/> from nominal is not a crystal (replay, back-fill, a stalled host) and is ignored.
-/// The mapping never goes backwards: each timestamp is at least 1 ns after the previous one.
+/// The mapping never goes backwards: after a re-anchor onto an earlier time, timestamps advance at half the
+/// sample-time pace until they meet the new mapping (a slew, not a step), so consecutive points stay at least
+/// half their nominal spacing apart and never collide, even in stores that keep only milliseconds.
 /// </summary>
 public sealed class SampleClock
 {
@@ -29,6 +31,7 @@ public sealed class SampleClock
     private long _anchorNs;
     private double _rate = 1; // host seconds per sample second
     private long _last = long.MinValue;
+    private double _lastSampleTime = double.NaN;
 
     /// <param name="tolerance">How far the mapping may stray from the fit before it is re-anchored (default 5 ms).</param>
     public SampleClock(TimeSpan? tolerance = null)
@@ -72,11 +75,14 @@ public sealed class SampleClock
             Observe(sampleTimeSeconds, hostTime);
         }
         long ns = _anchorNs + (long)Math.Round((sampleTimeSeconds - _anchorSampleTime) * 1e9 * _rate);
-        if (ns <= _last)
+        if (_last != long.MinValue)
         {
-            ns = _last + 1;
+            double step = sampleTimeSeconds - _lastSampleTime;
+            long earliest = _last + Math.Max(1, (long)(step > 0 ? step * 0.5e9 : 0));
+            ns = Math.Max(ns, earliest);
         }
         _last = ns;
+        _lastSampleTime = sampleTimeSeconds;
         return ns;
     }
 

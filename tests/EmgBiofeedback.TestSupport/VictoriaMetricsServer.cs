@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 
-namespace EmgBiofeedback.History.Tests;
+namespace EmgBiofeedback.TestSupport;
 
 /// <summary>
 /// A real server that speaks InfluxDB's v2 write API: Debian's victoria-metrics, on a free loopback port with a
@@ -23,8 +23,10 @@ public sealed class VictoriaMetricsServer : IAsyncDisposable
 
     public static async Task<VictoriaMetricsServer> StartAsync()
     {
-        Assert.True(File.Exists(Binary),
-            $"{Binary} is missing: install Debian's victoria-metrics (tests/run-all.sh does: apt-get install -y victoria-metrics).");
+        if (!File.Exists(Binary))
+        {
+            throw new InvalidOperationException($"{Binary} is missing: install Debian's victoria-metrics (tests/run-all.sh does: apt-get install -y victoria-metrics).");
+        }
         var server = new VictoriaMetricsServer();
         await server.StartAgainAsync();
         return server;
