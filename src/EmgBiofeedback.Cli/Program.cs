@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
+using EmgBiofeedback.History;
 using EmgBiofeedback.Pipeline;
 using EmgBiofeedback.Recording;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -50,7 +51,15 @@ internal static class Program
         var recordSim = new Command("record-sim", "Records the simulated board in real time (prints a line per flushed record).") { seconds, outDir };
         recordSim.SetAction((r, ct) => RunAsync(() => RecordSimulatedAsync(r.GetValue(seconds), r.GetValue(outDir)!, ct)));
 
+        var url = new Option<string>("--url") { Description = "History server (InfluxDB 2.x/3.x/Cloud, or anything with its v2 write API).", Required = true };
+        var org = new Option<string>("--org") { Description = "Organisation.", DefaultValueFactory = _ => "" };
+        var bucket = new Option<string>("--bucket") { Description = "Bucket (or database).", Required = true };
+        var tokenFile = new Option<string?>("--token-file") { Description = "File holding the API token; without it, the environment variable EMG_HISTORY_TOKEN." };
+        var backfill = new Command("backfill", "Writes a recorded session's activation to the history server, computed exactly as live (after a spool overflow, or a session recorded offline).") { file, url, org, bucket, tokenFile };
+        backfill.SetAction((r, ct) => RunAsync(() => BackfillAsync(r.GetValue(file)!, r.GetValue(url)!, r.GetValue(org)!, r.GetValue(bucket)!, r.GetValue(tokenFile), ct)));
+
         root.Subcommands.Add(info);
+        root.Subcommands.Add(backfill);
         root.Subcommands.Add(replay);
         root.Subcommands.Add(process);
         root.Subcommands.Add(import);
@@ -120,7 +129,57 @@ internal static class Program
         }
     }
 
+    private static async Task BackfillAsync(FileInfo file, string url, string org, string bucket, string? tokenFile, CancellationToken cancellationToken)
+    {
+        DateTimeOffset start;
+        string patient, session, station;
+        using (RecordingFile r = Open(file))
+        {
+            // EDF+ fields as the recorder writes them: "<code> X X X" and "Startdate <date> <session> X <station> <board>".
+            start = new DateTimeOffset(DateTime.SpecifyKind(r.Header.StartTime, DateTimeKind.Utc));
+            patient = r.Header.PatientId.Split(' ')[0];
+            string[] recording = r.Header.RecordingId.Split(' ');
+            session = recording.Length > 2 ? recording[2] : "X";
+            station = recording.Length > 4 ? recording[4] : "X";
+        }
+        var options = new HistoryOptions
+        {
+            Enabled = true,
+            Url = url,
+            Org = org,
+            Bucket = bucket,
+            Token = tokenFile is null ? Environment.GetEnvironmentVariable("EMG_HISTORY_TOKEN") : null,
+            TokenFile = tokenFile,
+            Station = station,
+        };
+        var validation = new HistoryOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new ArgumentException(validation.FailureMessage);
+        }
+        var frames = new List<ActivationFrame>();
+        await ReplayCoreAsync(file, 0, frames.Add, cancellationToken).ConfigureAwait(false);
+        long points = await HistoryBackfill.WriteAsync(options, new HistorySession(session, patient), start, frames, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine($"Wrote {points} points ({frames.Count} activation frames) of session {session} to {url}.");
+    }
+
     private static async Task ReplayAsync(FileInfo file, double speed, CancellationToken cancellationToken)
+    {
+        long count = 0;
+        (ReplayBoardLink link, AcquisitionLoop loop, ActivationFrame? last, TimeSpan elapsed) = await ReplayCoreAsync(file, speed, f =>
+        {
+            if (speed > 0 && ++count % 50 == 0)
+            {
+                Console.WriteLine(string.Join("  ", f.Muscles.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Label} {m.RmsMicrovolts,6:F1}"))));
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Replayed {link.FramesSent} sample instants in {elapsed.TotalSeconds:F3} s: activation frames up to sample {last?.SampleIndex}; decoder gaps {loop.Counters.Gaps}, lost {loop.Counters.LostFrames}."));
+    }
+
+    /// <summary>The recording through exactly the live path: replay link, decoder, acquisition loop, signal chain.</summary>
+    private static async Task<(ReplayBoardLink Link, AcquisitionLoop Loop, ActivationFrame? Last, TimeSpan Elapsed)> ReplayCoreAsync(
+        FileInfo file, double speed, Action<ActivationFrame> onFrame, CancellationToken cancellationToken)
     {
         using (Open(file))
         {
@@ -133,7 +192,6 @@ internal static class Program
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var watch = Stopwatch.StartNew();
         Task run = loop.RunAsync(stop.Token);
-        long count = 0;
         ActivationFrame? last = null;
         Task completion = link.Completion;
         while (!completion.IsCompleted)
@@ -142,23 +200,18 @@ internal static class Program
             await Task.WhenAny(more, completion).ConfigureAwait(false);
             while (frames.Reader.TryRead(out ActivationFrame? f))
             {
-                count++;
                 last = f;
-                if (speed > 0 && count % 50 == 0)
-                {
-                    Console.WriteLine(string.Join("  ", f.Muscles.Select(m => string.Create(CultureInfo.InvariantCulture, $"{m.Label} {m.RmsMicrovolts,6:F1}"))));
-                }
+                onFrame(f);
             }
         }
         await stop.CancelAsync().ConfigureAwait(false);
         await run.ConfigureAwait(false);
         while (frames.Reader.TryRead(out ActivationFrame? f))
         {
-            count++;
             last = f;
+            onFrame(f);
         }
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Replayed {link.FramesSent} sample instants in {watch.Elapsed.TotalSeconds:F3} s: {count} activation frames, last at sample {last?.SampleIndex}; decoder gaps {loop.Counters.Gaps}, lost {loop.Counters.LostFrames}."));
+        return (link, loop, last, watch.Elapsed);
     }
 
     private static void Process(FileInfo file, FileInfo output)
