@@ -64,6 +64,10 @@ public static class HostSetup
             {
                 // Resolve refuses paths that leave the recordings folder (../, absolute, symlinks out).
                 string path = sp.GetRequiredService<RecordingsFolder>().Resolve(replay.File);
+                if (!File.Exists(path))
+                {
+                    throw new FileNotFoundException($"No recording '{replay.File}' in {sp.GetRequiredService<RecordingsFolder>().Root}.", path);
+                }
                 return new ReplayBoardLink(path, replay.Speed, sp.GetRequiredService<TimeProvider>());
             }
             // The simulated board models the sensor the signal chain assumes, so both use one gain.

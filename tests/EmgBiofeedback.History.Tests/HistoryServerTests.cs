@@ -106,7 +106,20 @@ public sealed class HistoryServerTests
 
     private static async Task AssertStoredAsync(VictoriaMetricsServer server, List<ActivationFrame> published)
     {
-        List<Series> stored = await server.ExportAsync("activation_rms_uv");
+        // The server acknowledged every batch; after a restart it may take a moment before what it took in
+        // is searchable, so wait (with a deadline) until the counts are complete, then check every value.
+        List<Series> stored = [];
+        DateTime deadline = DateTime.UtcNow.AddSeconds(60);
+        do
+        {
+            stored = await server.ExportAsync("activation_rms_uv");
+            if (stored.Count == 8 && stored.All(s => s.Values.Length >= published.Count))
+            {
+                break;
+            }
+            await Task.Delay(500);
+        }
+        while (DateTime.UtcNow < deadline);
         Assert.Equal(8, stored.Count);
         string[] labels = published[0].Muscles.Select(m => m.Label).ToArray();
         for (int ch = 0; ch < labels.Length; ch++)

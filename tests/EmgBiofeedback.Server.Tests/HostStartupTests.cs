@@ -24,6 +24,21 @@ public partial class HostStartupTests
         Assert.Contains("LS R", status, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task With_a_replay_file_the_service_streams_the_recording_through_the_live_pipeline()
+    {
+        string samples = Path.Combine(RepositoryPaths.Root, "samples");
+        await using ServerProcess server = ServerProcess.Start([.. ServerProcess.AnyPorts, $"--Recording:Folder={samples}", "--Replay:File=biosppy-emg_1.bdf", "--Acquisition:StatusInterval=00:00:01"]);
+
+        server.WaitForLine(l => l.Contains("Board replay", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "the recording's board");
+        server.WaitForLine(IsStatus, TimeSpan.FromSeconds(30), "first status line");
+        string status = server.WaitForLine(IsStatus, TimeSpan.FromSeconds(30), "second status line");
+
+        Assert.Contains("replay of biosppy-emg_1.bdf at 1x | 1 ch x 1000 Hz", status, StringComparison.Ordinal);
+        Match m = StatusPattern().Match(status);
+        Assert.InRange(double.Parse(m.Groups["fps"].Value, CultureInfo.InvariantCulture), 900, 1100);
+    }
+
     [Theory]
     [InlineData("--Acquisition:Serial:BaudRate=12", "BaudRate")]
     [InlineData("--Acquisition:Simulator:MainsHz=55", "MainsHz")]
@@ -32,6 +47,7 @@ public partial class HostStartupTests
     [InlineData("--Dsp:RmsEnvelope:WindowMs=400", "WindowMs")]
     [InlineData("--Live:SubscriberQueueFrames=0", "SubscriberQueueFrames")]
     [InlineData("--Replay:File=../../../etc/passwd", "Replay:File")]
+    [InlineData("--Replay:File=no-such-recording.bdf", "no-such-recording.bdf")]
     [InlineData("--History:Enabled=true", "History")]
     [InlineData("--Acquisition:Simulator:Muscles:0:Label=", "Label")]
     public async Task An_invalid_setting_stops_start_up_with_a_message_naming_it(string setting, string name)
