@@ -217,55 +217,28 @@ internal static class Program
     private static void Process(FileInfo file, FileInfo output)
     {
         using RecordingFile r = Open(file);
-        var chain = new SignalChain(new SignalChainOptions(), r.SampleRateHz, r.ChannelCount, r.Board.AdcBits, r.Board.ReferenceMillivolts);
         int rate = r.SampleRateHz, channels = r.ChannelCount;
-        var counts = new ushort[rate * channels];
-        var recorded = new bool[rate];
-        var outputs = new EnvelopeSample[chain.OutputCountFor(rate) + channels];
         using var writer = new StreamWriter(output.FullName);
         writer.WriteLine("sample_index,time_s," + string.Join(',', r.Labels.SelectMany(l => new[] { $"{l} rms_uV", $"{l} quality", $"{l} valid" })));
-        long pendingGap = 0;
-        for (long rec = 0; rec < r.RecordCount; rec++)
+        long lines = 0;
+        RecordingProcessor.Run(r, new SignalChainOptions(), outputs =>
         {
-            r.ReadRecord(rec, counts, recorded);
-            int i = 0;
-            while (i < rate)
+            for (int o = 0; o < outputs.Length; o += channels)
             {
-                if (!recorded[i])
+                var line = new System.Text.StringBuilder();
+                line.Append(CultureInfo.InvariantCulture, $"{outputs[o].SampleIndex},{outputs[o].SampleIndex / (double)rate:F3}");
+                for (int c = 0; c < channels; c++)
                 {
-                    pendingGap++;
-                    i++;
-                    continue;
+                    EnvelopeSample s = outputs[o + c];
+                    line.Append(CultureInfo.InvariantCulture, $",{s.RmsMicrovolts:F3},{s.Quality},{(s.IsValid ? 1 : 0)}");
                 }
-                if (pendingGap > 0)
+                writer.WriteLine(line);
+                if (++lines % 3000 == 0)
                 {
-                    chain.MarkGap(pendingGap);
+                    Console.Error.Write($"\rprocessed {outputs[o].SampleIndex / rate} of {r.RecordCount} s");
                 }
-                pendingGap = 0;
-                int run = i;
-                while (run < rate && recorded[run])
-                {
-                    run++;
-                }
-                int written = chain.Process(counts.AsSpan(i * channels, (run - i) * channels), outputs);
-                for (int o = 0; o < written; o += channels)
-                {
-                    var line = new System.Text.StringBuilder();
-                    line.Append(CultureInfo.InvariantCulture, $"{outputs[o].SampleIndex},{outputs[o].SampleIndex / (double)rate:F3}");
-                    for (int c = 0; c < channels; c++)
-                    {
-                        EnvelopeSample s = outputs[o + c];
-                        line.Append(CultureInfo.InvariantCulture, $",{s.RmsMicrovolts:F3},{s.Quality},{(s.IsValid ? 1 : 0)}");
-                    }
-                    writer.WriteLine(line);
-                }
-                i = run;
             }
-            if (rec % 60 == 59)
-            {
-                Console.Error.Write($"\rprocessed {rec + 1}/{r.RecordCount} s");
-            }
-        }
+        });
         Console.Error.WriteLine($"\rprocessed {r.RecordCount}/{r.RecordCount} s -> {output.FullName}");
     }
 
