@@ -28,6 +28,8 @@ public enum AcquisitionEventKind
     Gap,
     BoardOverflow,
     CommandRejected,
+    /// <summary>The operator switched the source (board <-> replay): what follows is a new stream.</summary>
+    SourceChanged,
 }
 
 /// <summary>Something a clinician or an operator should know happened to the acquisition.</summary>

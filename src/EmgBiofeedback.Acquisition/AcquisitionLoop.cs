@@ -31,6 +31,7 @@ public sealed class AcquisitionLoop
     private uint _overflowReported;
     private bool _helloSinceConnect;
     private long _reconnects;
+    private long _sourceGeneration;
     private volatile bool _connected;
 
     public AcquisitionLoop(IBoardLink link, IEnumerable<IAcquisitionSink> sinks, AcquisitionOptions options, TimeProvider time, ILogger<AcquisitionLoop> logger)
@@ -71,6 +72,14 @@ public sealed class AcquisitionLoop
             }
             first = false;
 
+            if (_link is SwitchableBoardLink switchable && switchable.Generation != _sourceGeneration)
+            {
+                _sourceGeneration = switchable.Generation;
+                _decoder.OnSourceChanged();
+                _lastBoard = null;
+                _lastFrameTimestamp = 0;
+                Publish(AcquisitionEventKind.SourceChanged, $"Source changed to {_link.Description}");
+            }
             await using (connection.ConfigureAwait(false))
             {
                 _connected = true;

@@ -87,6 +87,7 @@ public enum LiveEventKind
     SessionStarted,
     SessionStopped,
     Marker,
+    SourceChanged,
 }
 
 /// <summary>Something that happened, for the event stream.</summary>

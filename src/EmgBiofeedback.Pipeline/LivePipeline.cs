@@ -110,6 +110,10 @@ public sealed class LivePipeline : IAcquisitionSink
 
     public void OnEvent(AcquisitionEvent e)
     {
+        if (e.Kind == AcquisitionEventKind.SourceChanged)
+        {
+            _chain = null; // the next board gets fresh filters: never filter across two sources
+        }
         LiveEventKind kind = e.Kind switch
         {
             AcquisitionEventKind.Connected => LiveEventKind.Connected,
@@ -117,6 +121,7 @@ public sealed class LivePipeline : IAcquisitionSink
             AcquisitionEventKind.BoardIdentified => LiveEventKind.BoardIdentified,
             AcquisitionEventKind.Gap => LiveEventKind.Gap,
             AcquisitionEventKind.BoardOverflow => LiveEventKind.BoardOverflow,
+            AcquisitionEventKind.SourceChanged => LiveEventKind.SourceChanged,
             _ => LiveEventKind.CommandRejected,
         };
         Publish(new LiveEvent(0, kind, e.Time, e.Message)

@@ -92,6 +92,16 @@ public sealed class BoardStreamDecoder
         _sequence.MarkDiscontinuity();
     }
 
+    /// <summary>
+    /// The next bytes come from another source (the operator switched between the board and a replay): its
+    /// sequence numbers are not compared with the old source's, so the switch is not counted as lost frames.
+    /// </summary>
+    public void OnSourceChanged()
+    {
+        _sequence.ForgetAnchor();
+        Board = null;
+    }
+
     private bool TryInterpret(Frame frame, out BoardMessage message)
     {
         message = default;

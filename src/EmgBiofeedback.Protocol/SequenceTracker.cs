@@ -35,6 +35,13 @@ public struct SequenceTracker
     /// </summary>
     public void MarkDiscontinuity() => _discontinuity = _anchored;
 
+    /// <summary>A different source follows (a replay started or stopped): its first number is taken as is.</summary>
+    public void ForgetAnchor()
+    {
+        _anchored = false;
+        _discontinuity = false;
+    }
+
     private SequenceVerdict Judge(uint sequence, out uint lost, bool isFrame)
     {
         lost = 0;

@@ -9,15 +9,20 @@ namespace EmgBiofeedback.Recording;
 /// skip exactly the recorded gaps) so replay runs through the live path unchanged: decoder, AcquisitionLoop,
 /// LivePipeline. <paramref name="speed"/> 1 is real time, N is N times faster, 0 is as fast as the reader takes
 /// the bytes (the pipe's backpressure paces it). After the last frame the link completes its stream; the next
-/// connection attempt finds it idle and completes <see cref="Completion"/>.
+/// connection attempt finds it idle and completes <see cref="Completion"/>. <paramref name="startSeconds"/> starts
+/// part-way (a seek): the HELLO then names the first instant sent, so the start is not reported as a gap.
 /// </summary>
-public sealed class ReplayBoardLink(string path, double speed, TimeProvider time) : IBoardLink
+public sealed class ReplayBoardLink(string path, double speed, TimeProvider time, double startSeconds = 0) : IBoardLink
 {
     private const int FramesPerFlush = 256;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _connections;
 
-    public string Description => $"replay of {System.IO.Path.GetFileName(path)} at {(speed <= 0 ? "max speed" : $"{speed}x")}";
+    public string Description => $"replay of {System.IO.Path.GetFileName(path)} at {(speed <= 0 ? "max speed" : $"{speed}x")}{(startSeconds > 0 ? $" from {startSeconds:0.###} s" : "")}";
+
+    public string Path => path;
+    public double Speed => speed;
+    public double StartSeconds => startSeconds;
 
     /// <summary>Completes when the whole recording has been read by the acquisition loop (it reconnected after the end).</summary>
     public Task Completion => _completion.Task;
@@ -47,20 +52,21 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
         {
             using (file)
             {
-                Write(output, FrameEncoder.WriteHello(output.GetSpan(WireFormat.MaxFrameSize), file.Board));
                 int rate = file.SampleRateHz, channels = file.ChannelCount;
+                long firstInstant = Math.Min((long)Math.Floor(startSeconds * rate), file.RecordCount * rate);
+                Write(output, FrameEncoder.WriteHello(output.GetSpan(WireFormat.MaxFrameSize), file.Board with { NextSequence = unchecked((uint)firstInstant) }));
                 var counts = new ushort[rate * channels];
                 var recorded = new bool[rate];
                 int frameSize = WireFormat.SamplesFrameSize(channels);
                 long startTimestamp = time.GetTimestamp();
-                long instant = 0;
+                long instant = firstInstant / rate * rate;
                 int sinceFlush = 0;
-                for (long r = 0; r < file.RecordCount; r++)
+                for (long r = firstInstant / rate; r < file.RecordCount; r++)
                 {
                     file.ReadRecord(r, counts, recorded);
                     for (int i = 0; i < rate; i++, instant++)
                     {
-                        if (!recorded[i])
+                        if (!recorded[i] || instant < firstInstant)
                         {
                             continue; // a filled instant: its sequence number is skipped, so the decoder sees the gap
                         }
@@ -82,7 +88,7 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
                         }
                         if (speed > 0)
                         {
-                            TimeSpan due = TimeSpan.FromSeconds((instant + 1) / (rate * speed));
+                            TimeSpan due = TimeSpan.FromSeconds((instant + 1 - firstInstant) / (rate * speed));
                             TimeSpan wait = due - time.GetElapsedTime(startTimestamp);
                             if (wait > TimeSpan.Zero)
                             {

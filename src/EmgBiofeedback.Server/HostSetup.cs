@@ -56,26 +56,9 @@ public static class HostSetup
         services.AddHostedService(sp => sp.GetRequiredService<HistoryWorker>());
         services.AddSingleton<ISessionObserver>(sp => sp.GetRequiredService<HistoryWorker>());
 
-        services.AddSingleton<IBoardLink>(sp =>
-        {
-            AcquisitionOptions o = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
-            ReplayOptions replay = sp.GetRequiredService<IOptions<ReplayOptions>>().Value;
-            if (!string.IsNullOrWhiteSpace(replay.File))
-            {
-                // Resolve refuses paths that leave the recordings folder (../, absolute, symlinks out).
-                string path = sp.GetRequiredService<RecordingsFolder>().Resolve(replay.File);
-                if (!File.Exists(path))
-                {
-                    throw new FileNotFoundException($"No recording '{replay.File}' in {sp.GetRequiredService<RecordingsFolder>().Root}.", path);
-                }
-                return new ReplayBoardLink(path, replay.Speed, sp.GetRequiredService<TimeProvider>());
-            }
-            // The simulated board models the sensor the signal chain assumes, so both use one gain.
-            double gain = sp.GetRequiredService<IOptions<SignalChainOptions>>().Value.SensorGain;
-            return o.UsesSerialPort
-                ? new SerialBoardLink(o.Serial)
-                : new SimulatedBoardLink(o.Simulator, gain, sp.GetRequiredService<TimeProvider>());
-        });
+        services.AddSingleton(sp => new ReplaySource(CreateConfiguredLink(sp)));
+        services.AddSingleton(sp => new SwitchableBoardLink(sp.GetRequiredService<ReplaySource>().Link));
+        services.AddSingleton<IBoardLink>(sp => sp.GetRequiredService<SwitchableBoardLink>());
         services.AddSingleton(sp =>
         {
             AcquisitionOptions acquisition = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
@@ -144,6 +127,28 @@ public static class HostSetup
         }
     }
 
+    /// <summary>The source the configuration names: a replay file, a serial port, or the simulated board.</summary>
+    private static IBoardLink CreateConfiguredLink(IServiceProvider sp)
+    {
+        AcquisitionOptions o = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
+        ReplayOptions replay = sp.GetRequiredService<IOptions<ReplayOptions>>().Value;
+        if (!string.IsNullOrWhiteSpace(replay.File))
+        {
+            // Resolve refuses paths that leave the recordings folder (../, absolute, symlinks out).
+            string path = sp.GetRequiredService<RecordingsFolder>().Resolve(replay.File);
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"No recording '{replay.File}' in {sp.GetRequiredService<RecordingsFolder>().Root}.", path);
+            }
+            return new ReplayBoardLink(path, replay.Speed, sp.GetRequiredService<TimeProvider>());
+        }
+        // The simulated board models the sensor the signal chain assumes, so both use one gain.
+        double gain = sp.GetRequiredService<IOptions<SignalChainOptions>>().Value.SensorGain;
+        return o.UsesSerialPort
+            ? new SerialBoardLink(o.Serial)
+            : new SimulatedBoardLink(o.Simulator, gain, sp.GetRequiredService<TimeProvider>());
+    }
+
     /// <summary>Tells the user where to point clients, in one line.</summary>
     public static void AnnounceEndpoints(WebApplication app)
     {
@@ -161,6 +166,7 @@ public static class HostSetup
         app.UseAuthorization();
         app.MapGrpcService<LiveService>();
         app.MapGrpcService<SessionsService>();
+        app.MapGrpcService<ReplaysService>();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().RequireAuthorization(ApiRoles.ViewPolicy);
         return app;

@@ -98,6 +98,7 @@ internal static class ProtoMapping
             LiveEventKind.SessionStarted => V1.EventKind.SessionStarted,
             LiveEventKind.SessionStopped => V1.EventKind.SessionStopped,
             LiveEventKind.Marker => V1.EventKind.Marker,
+            LiveEventKind.SourceChanged => V1.EventKind.SourceChanged,
             _ => V1.EventKind.Unspecified,
         },
         Message = e.Message,

@@ -1,0 +1,74 @@
+using System.IO.Pipelines;
+
+namespace EmgBiofeedback.Acquisition;
+
+/// <summary>
+/// The link the acquisition loop uses, whose source can be changed while it runs (the board, or a replay
+/// started over the API). A switch ends the current connection; the loop reconnects, now to the new source,
+/// and the sequence numbers tell the pipeline that the stream was interrupted.
+/// </summary>
+public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
+{
+    private readonly Lock _gate = new();
+    private IBoardLink _target = initial;
+    private Connection? _current;
+    private long _generation;
+
+    /// <summary>+1 per switch: the loop compares it on every connect to know a new source follows.</summary>
+    public long Generation => Interlocked.Read(ref _generation);
+
+    public IBoardLink Target
+    {
+        get { lock (_gate) { return _target; } }
+    }
+
+    public string Description => Target.Description;
+
+    public async ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken)
+    {
+        IBoardLink target = Target;
+        IBoardConnection inner = await target.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        var connection = new Connection(inner);
+        lock (_gate)
+        {
+            _current = connection;
+        }
+        return connection;
+    }
+
+    /// <summary>Makes <paramref name="next"/> the source and drops the current connection so the loop moves to it.</summary>
+    public async Task SwitchToAsync(IBoardLink next)
+    {
+        Connection? current;
+        lock (_gate)
+        {
+            _target = next;
+            current = _current;
+            Interlocked.Increment(ref _generation);
+        }
+        if (current is not null)
+        {
+            await current.EndAsync().ConfigureAwait(false);
+        }
+    }
+
+    private sealed class Connection(IBoardConnection inner) : IBoardConnection
+    {
+        private int _ended;
+
+        public PipeReader Input => inner.Input;
+
+        public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) => inner.SendAsync(frame, cancellationToken);
+
+        /// <summary>Ends the inner connection; the loop's pending read then finishes and it reconnects.</summary>
+        public async Task EndAsync()
+        {
+            if (Interlocked.Exchange(ref _ended, 1) == 0)
+            {
+                await inner.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        public async ValueTask DisposeAsync() => await EndAsync().ConfigureAwait(false);
+    }
+}
