@@ -56,18 +56,13 @@ public static class HostSetup
         services.AddHostedService(sp => sp.GetRequiredService<HistoryWorker>());
         services.AddSingleton<ISessionObserver>(sp => sp.GetRequiredService<HistoryWorker>());
 
-        services.AddSingleton(sp => new ReplaySource(CreateConfiguredLink(sp)));
+        services.AddSingleton(sp => new ReplaySource(CreateConfiguredLink(sp), ConfiguredLabels(sp)));
         services.AddSingleton(sp => new SwitchableBoardLink(sp.GetRequiredService<ReplaySource>().Link));
         services.AddSingleton<IBoardLink>(sp => sp.GetRequiredService<SwitchableBoardLink>());
-        services.AddSingleton(sp =>
-        {
-            AcquisitionOptions acquisition = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
-            LiveOptions live = sp.GetRequiredService<IOptions<LiveOptions>>().Value;
-            IReadOnlyList<string> labels = live.ChannelLabels.Count > 0 ? live.ChannelLabels
-                : acquisition.UsesSerialPort ? []
-                : acquisition.Simulator.EffectiveMuscles(acquisition.Simulator.Channels).Select(m => m.Label).ToArray();
-            return new LivePipeline(sp.GetRequiredService<IOptions<SignalChainOptions>>().Value, labels, sp.GetRequiredService<TimeProvider>());
-        });
+        services.AddSingleton(sp => new LivePipeline(
+            sp.GetRequiredService<IOptions<SignalChainOptions>>().Value,
+            sp.GetRequiredService<ReplaySource>().Labels,
+            sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<LivePipeline>());
         services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<Recorder>());
         services.AddSingleton(sp => new AcquisitionLoop(
@@ -125,6 +120,27 @@ public static class HostSetup
                 }
             });
         }
+    }
+
+    /// <summary>
+    /// Channel names: Live:ChannelLabels if set; else the replayed recording's labels, the simulated
+    /// board's muscles, or none (CH n) for a real board.
+    /// </summary>
+    private static IReadOnlyList<string> ConfiguredLabels(IServiceProvider sp)
+    {
+        LiveOptions live = sp.GetRequiredService<IOptions<LiveOptions>>().Value;
+        AcquisitionOptions acquisition = sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
+        ReplayOptions replay = sp.GetRequiredService<IOptions<ReplayOptions>>().Value;
+        if (live.ChannelLabels.Count > 0)
+        {
+            return live.ChannelLabels;
+        }
+        if (!string.IsNullOrWhiteSpace(replay.File))
+        {
+            using var file = new RecordingFile(sp.GetRequiredService<RecordingsFolder>().Resolve(replay.File));
+            return file.Labels;
+        }
+        return acquisition.UsesSerialPort ? [] : acquisition.Simulator.EffectiveMuscles(acquisition.Simulator.Channels).Select(m => m.Label).ToArray();
     }
 
     /// <summary>The source the configuration names: a replay file, a serial port, or the simulated board.</summary>

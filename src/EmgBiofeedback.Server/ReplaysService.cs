@@ -1,4 +1,5 @@
 using EmgBiofeedback.Acquisition;
+using EmgBiofeedback.Pipeline;
 using EmgBiofeedback.Recording;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
@@ -11,7 +12,7 @@ namespace EmgBiofeedback.Server;
 /// the board behind the same acquisition loop, so every stream, the history and the recorder see it as live.
 /// </summary>
 [Authorize(Policy = ApiRoles.ControlPolicy)]
-internal sealed class ReplaysService(SwitchableBoardLink link, ReplaySource board, RecordingsFolder folder, TimeProvider time) : V1.Replays.ReplaysBase
+internal sealed class ReplaysService(SwitchableBoardLink link, ReplaySource board, RecordingsFolder folder, LivePipeline pipeline, TimeProvider time) : V1.Replays.ReplaysBase
 {
     public override async Task<V1.ReplayStatus> StartReplay(V1.StartReplayRequest request, ServerCallContext context)
     {
@@ -21,17 +22,20 @@ internal sealed class ReplaysService(SwitchableBoardLink link, ReplaySource boar
         }
         string path;
         double duration;
+        IReadOnlyList<string> labels;
         try
         {
             path = folder.Resolve(request.File);
             using var file = new RecordingFile(path);
             duration = file.RecordCount * file.Header.RecordDurationSeconds;
+            labels = file.Labels;
         }
         catch (Exception e) when (e is RecordingPathException or IOException or InvalidDataException or ArgumentException)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"file: {e.Message}"));
         }
         CheckStart(request.StartSeconds, duration, "start_seconds");
+        pipeline.SetLabels(labels); // the recording names its channels
         return await SwitchAsync(new ReplayBoardLink(path, request.Speed, time, request.StartSeconds), duration);
     }
 
@@ -56,6 +60,7 @@ internal sealed class ReplaysService(SwitchableBoardLink link, ReplaySource boar
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, "No replay is running."));
         }
+        pipeline.SetLabels(board.Labels);
         await link.SwitchToAsync(board.Link);
         return new V1.ReplayStatus { Replaying = false, Link = link.Description };
     }
@@ -84,4 +89,4 @@ internal sealed class ReplaysService(SwitchableBoardLink link, ReplaySource boar
 }
 
 /// <summary>The station's own source (board or configured replay), to return to when a replay stops.</summary>
-internal sealed record ReplaySource(IBoardLink Link);
+internal sealed record ReplaySource(IBoardLink Link, IReadOnlyList<string> Labels);

@@ -35,6 +35,7 @@ public partial class HostStartupTests
         string status = server.WaitForLine(IsStatus, TimeSpan.FromSeconds(30), "second status line");
 
         Assert.Contains("replay of biosppy-emg_1.bdf at 1x | 1 ch x 1000 Hz", status, StringComparison.Ordinal);
+        Assert.Contains("| EMG ", status, StringComparison.Ordinal); // the recording's own channel label
         Match m = StatusPattern().Match(status);
         Assert.InRange(double.Parse(m.Groups["fps"].Value, CultureInfo.InvariantCulture), 900, 1100);
     }

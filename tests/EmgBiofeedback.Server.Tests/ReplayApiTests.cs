@@ -27,6 +27,7 @@ public class ReplayApiTests
         Assert.InRange(started.DurationSeconds, 63, 65);
         await Eventually.TrueAsync(() => Status(live).Board?.ChannelCount == 1, TimeSpan.FromSeconds(30), "the recording's single channel");
         Assert.Contains("replay of biosppy-emg_1.bdf", Status(live).Link, StringComparison.Ordinal);
+        Assert.Equal(["EMG"], Status(live).Channels.Select(c => c.Label));
 
         RpcException pastTheEnd = await Assert.ThrowsAsync<RpcException>(() => replays.SeekReplayAsync(new SeekReplayRequest { Seconds = 500 }).ResponseAsync);
         Assert.StartsWith("seconds:", pastTheEnd.Status.Detail, StringComparison.Ordinal);
@@ -41,6 +42,7 @@ public class ReplayApiTests
 
         EmgBiofeedback.Contracts.V1.Status status = Status(live);
         Assert.Contains("simulated board", status.Link, StringComparison.Ordinal);
+        Assert.Equal("SCM L", status.Channels[0].Label);
         Assert.Equal((0ul, 0ul), (status.Counters.LostFrames, status.Counters.Gaps)); // switching sources is not a loss
     }
 
