@@ -1,11 +1,10 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Threading.Channels;
 using EmgBiofeedback.Dsp;
 using EmgBiofeedback.History;
 using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.TestSupport;
 using InfluxDB.Client;
 using InfluxDB.Client.Api.Domain;
 using InfluxDB.Client.Writes;
@@ -20,7 +19,7 @@ int frames = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) 
 const int Muscles = 8;
 string[] labels = ["SCM L", "SCM R", "UT L", "UT R", "SPL L", "SPL R", "LS L", "LS R"];
 
-using var server = VictoriaMetrics.Start();
+await using VictoriaMetricsServer server = await VictoriaMetricsServer.StartAsync();
 ActivationFrame[] data = BuildFrames(frames);
 Console.WriteLine($"{frames:N0} frames x {Muscles} muscles = {frames * Muscles:N0} points per writer, batch 5000, gzip off");
 Console.WriteLine("| writer | points/s | CPU (cores) | CPU per 1,000 points/s | allocated per point |");
@@ -115,58 +114,4 @@ ActivationFrame[] BuildFrames(int count)
         };
     }
     return result;
-}
-
-sealed class VictoriaMetrics : IDisposable
-{
-    private readonly Process _process;
-    private readonly string _data = Directory.CreateTempSubdirectory("emg-bench-vm").FullName;
-
-    private VictoriaMetrics(int port)
-    {
-        Url = $"http://127.0.0.1:{port}";
-        _process = Process.Start(new ProcessStartInfo("/usr/bin/victoria-metrics")
-        {
-            ArgumentList = { $"-storageDataPath={_data}", $"-httpListenAddr=127.0.0.1:{port}" },
-            RedirectStandardOutput = true, RedirectStandardError = true,
-        })!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-    }
-
-    public string Url { get; }
-
-    public static VictoriaMetrics Start()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        int port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        probe.Stop();
-        var vm = new VictoriaMetrics(port);
-        using var http = new HttpClient();
-        for (int i = 0; i < 300; i++)
-        {
-            try
-            {
-                if (http.GetStringAsync($"{vm.Url}/health").Result.Trim() == "OK")
-                {
-                    return vm;
-                }
-            }
-            catch (AggregateException)
-            {
-            }
-            Thread.Sleep(100);
-        }
-        throw new InvalidOperationException("victoria-metrics did not start");
-    }
-
-    public void Dispose()
-    {
-        _process.Kill();
-        _process.WaitForExit();
-        Directory.Delete(_data, recursive: true);
-    }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using EmgBiofeedback.Pipeline;
 using Microsoft.Extensions.Logging;
 
@@ -146,13 +145,7 @@ public sealed class HistoryServerTests
 
         public RefusingServer(int status)
         {
-            int port;
-            using (var probe = new TcpListener(IPAddress.Loopback, 0))
-            {
-                probe.Start();
-                port = ((IPEndPoint)probe.LocalEndpoint).Port;
-            }
-            Url = $"http://127.0.0.1:{port}";
+            Url = $"http://127.0.0.1:{FreePorts.Next()}";
             _listener.Prefixes.Add(Url + "/");
             _listener.Start();
             string body = status == 401

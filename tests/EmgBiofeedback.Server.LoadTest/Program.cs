@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using EmgBiofeedback.Contracts.V1;
+using EmgBiofeedback.TestSupport;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -119,15 +118,9 @@ static TimeSpan Cpu(Process p)
 
 static Process StartServer(out string address)
 {
-    int Free()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
-    address = $"http://127.0.0.1:{Free()}";
+    address = $"http://127.0.0.1:{FreePorts.Next()}";
     var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "EmgBiofeedback.Server.dll"), $"--Api:GrpcUrl={address}", $"--Api:BrowserUrl=http://127.0.0.1:{Free()}", "--Acquisition:StatusInterval=00:01:00"])
+    foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "EmgBiofeedback.Server.dll"), $"--Api:GrpcUrl={address}", $"--Api:BrowserUrl=http://127.0.0.1:{FreePorts.Next()}", "--Acquisition:StatusInterval=00:01:00"])
     {
         start.ArgumentList.Add(a);
     }

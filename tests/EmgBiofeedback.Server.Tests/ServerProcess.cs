@@ -38,8 +38,8 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>Starts the service on a free loopback port and waits until it listens and streams.</summary>
     public static ServerProcess StartListening(params string[] arguments)
     {
-        string grpc = $"http://127.0.0.1:{FreePort()}";
-        string browser = $"http://127.0.0.1:{FreePort()}";
+        string grpc = $"http://127.0.0.1:{FreePorts.Next()}";
+        string browser = $"http://127.0.0.1:{FreePorts.Next()}";
         ServerProcess server = Start([$"--Api:GrpcUrl={grpc}", $"--Api:BrowserUrl={browser}", .. arguments]);
         server.Address = grpc;
         server.BrowserAddress = browser;
@@ -55,13 +55,6 @@ public sealed class ServerProcess : IAsyncDisposable
             server.WaitForLine(l => l.Contains("Board simulated", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "board identification");
         }
         return server;
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     /// <summary>Resident memory of the server process, from /proc.</summary>

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace EmgBiofeedback.TestSupport;
@@ -17,7 +15,7 @@ public sealed class VictoriaMetricsServer : IAsyncDisposable
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private Process? _process;
 
-    public int Port { get; } = FreePort();
+    public int Port { get; } = FreePorts.Next();
 
     public string Url => $"http://127.0.0.1:{Port}";
 
@@ -94,13 +92,6 @@ public sealed class VictoriaMetricsServer : IAsyncDisposable
             result.Add(new Series(labels, times, values));
         }
         return result;
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     public async ValueTask DisposeAsync()
