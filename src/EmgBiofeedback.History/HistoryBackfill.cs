@@ -1,6 +1,5 @@
 using EmgBiofeedback.Pipeline;
 using Polly;
-using Polly.Retry;
 
 namespace EmgBiofeedback.History;
 
@@ -19,17 +18,7 @@ public static class HistoryBackfill
         using var transport = new InfluxTransport(options);
         var encoder = new LineProtocolEncoder(options.Station);
         SampleClock clock = SampleClock.Fixed(wallAtSampleTimeZero);
-        ResiliencePipeline<SendResult> retry = new ResiliencePipelineBuilder<SendResult>()
-            .AddRetry(new RetryStrategyOptions<SendResult>
-            {
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result.Outcome == SendOutcome.Transient),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.RetryDelay,
-                MaxDelay = options.MaxRetryDelay,
-                MaxRetryAttempts = 10,
-            })
-            .Build();
+        ResiliencePipeline<SendResult> retry = DeliveryRetry.Build(options, maxAttempts: 10);
         using var batch = new LineBuffer(Math.Max(64 * 1024, options.BatchSize * 192));
         long written = 0;
         async Task FlushAsync()

@@ -5,7 +5,6 @@ using EmgBiofeedback.Pipeline;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
-using Polly.Retry;
 
 namespace EmgBiofeedback.History;
 
@@ -83,23 +82,11 @@ public sealed class HistoryService : IAsyncDisposable
         Spool = new HistorySpool(options.SpoolDirectory, options.SpoolMaxBytes, options.SpoolFsync);
         _sequence = Spool.LastSequence;
         _queue = Channel.CreateBounded<LineBuffer>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true });
-        _retry = new ResiliencePipelineBuilder<SendResult>()
-            .AddRetry(new RetryStrategyOptions<SendResult>
-            {
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Result.Outcome == SendOutcome.Transient),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = options.RetryDelay,
-                MaxDelay = options.MaxRetryDelay,
-                MaxRetryAttempts = int.MaxValue,
-                OnRetry = args =>
-                {
-                    ReportUnavailable(args.Outcome.Result);
-                    SpillQueueToSpool();
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+        _retry = DeliveryRetry.Build(options, maxAttempts: int.MaxValue, result =>
+        {
+            ReportUnavailable(result);
+            SpillQueueToSpool();
+        });
         Meter.CreateObservableGauge("history.spool.bytes", () => Spool.Bytes, "By", "Bytes waiting in the on-disk spool");
         Meter.CreateObservableGauge("history.spool.batches", () => Spool.Count, "{batch}", "Batches waiting in the on-disk spool");
     }
