@@ -208,15 +208,26 @@ public sealed class LivePipeline : IAcquisitionSink
     }
 
     /// <summary>One board's chain and its buffers, sized once when the board identifies itself.</summary>
-    private sealed class Chain(BoardInfo board, SignalChain signal)
+    private sealed class Chain
     {
-        public BoardInfo Board { get; } = board;
-        public SignalChain Signal { get; } = signal;
-        public EnvelopeSample[] Outputs { get; } = new EnvelopeSample[board.ChannelCount]; // one frame ends at most one output instant
-        public double[] FilteredFrame { get; } = new double[board.ChannelCount];
-        public int BlockFrames { get; } = Math.Max(1, board.SampleRateHz / WaveformBlocksPerSecond);
-        public float[] BlockFiltered { get; } = new float[Math.Max(1, board.SampleRateHz / WaveformBlocksPerSecond) * board.ChannelCount];
-        public float[] BlockRaw { get; } = new float[Math.Max(1, board.SampleRateHz / WaveformBlocksPerSecond) * board.ChannelCount];
+        public Chain(BoardInfo board, SignalChain signal)
+        {
+            Board = board;
+            Signal = signal;
+            Outputs = new EnvelopeSample[board.ChannelCount]; // one frame ends at most one output instant
+            FilteredFrame = new double[board.ChannelCount];
+            BlockFrames = Math.Max(1, board.SampleRateHz / WaveformBlocksPerSecond);
+            BlockFiltered = new float[BlockFrames * board.ChannelCount];
+            BlockRaw = new float[BlockFrames * board.ChannelCount];
+        }
+
+        public BoardInfo Board { get; }
+        public SignalChain Signal { get; }
+        public EnvelopeSample[] Outputs { get; }
+        public double[] FilteredFrame { get; }
+        public int BlockFrames { get; }
+        public float[] BlockFiltered { get; }
+        public float[] BlockRaw { get; }
         public int BlockFill { get; set; }
         public long BlockStart { get; set; }
         public long NextIndex { get; set; } = -1;
