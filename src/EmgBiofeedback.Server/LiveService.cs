@@ -150,6 +150,9 @@ internal sealed class LiveService(
         CancellationToken cancellationToken = context.CancellationToken;
         try
         {
+            // Events are rare: answering with headers now tells the client its subscription is in place, so
+            // it can act (start a session) knowing it will see the resulting events.
+            await context.WriteResponseHeadersAsync([]);
             await foreach (LiveEvent e in subscription.Reader.ReadAllAsync(cancellationToken))
             {
                 V1.Event message = ProtoMapping.ToProto(e);

@@ -59,6 +59,49 @@ public class GrpcApiTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task Waveform_blocks_carry_20_ms_of_each_requested_channel()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+        using AsyncServerStreamingCall<WaveformBlock> call = new Live.LiveClient(channel)
+            .StreamWaveform(new StreamWaveformRequest { Channels = { 0, 5 }, Kind = WaveformKind.Raw });
+
+        var blocks = new List<WaveformBlock>();
+        while (blocks.Count < 10 && await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            blocks.Add(call.ResponseStream.Current);
+        }
+
+        Assert.All(blocks, b => Assert.Equal([(0u, 20), (5u, 20)], b.Channels.Select(c => (c.Channel, c.Microvolts.Count))));
+        Assert.All(blocks.Zip(blocks.Skip(1)), p => Assert.Equal(p.First.FirstSampleIndex + 20, p.Second.FirstSampleIndex));
+        Assert.Equal(1000u, blocks[0].SampleRateHz);
+    }
+
+    [Fact]
+    public async Task Session_start_markers_and_stop_arrive_on_the_event_stream_in_order()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+        using AsyncServerStreamingCall<Event> events = new Live.LiveClient(channel).StreamEvents(new StreamEventsRequest());
+        var sessions = new EmgBiofeedback.Contracts.V1.Sessions.SessionsClient(channel);
+        await events.ResponseHeadersAsync; // the service sends them once the subscription is in place
+
+        await sessions.StartSessionAsync(new StartSessionRequest { PatientCode = "P-EV1" });
+        await sessions.AddMarkerAsync(new AddMarkerRequest { Label = "sensory trick" });
+        await sessions.StopSessionAsync(new StopSessionRequest());
+
+        var received = new List<Event>();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (received.Count(e => e.Kind == EventKind.SessionStopped) == 0 && await events.ResponseStream.MoveNext(deadline.Token))
+        {
+            received.Add(events.ResponseStream.Current);
+        }
+        Event[] session = received.Where(e => e.Kind is EventKind.SessionStarted or EventKind.Marker or EventKind.SessionStopped).ToArray();
+        Assert.Equal([EventKind.SessionStarted, EventKind.Marker, EventKind.SessionStopped], session.Select(e => e.Kind));
+        Assert.Equal("sensory trick", session[1].Label);
+        Assert.True(session[1].SampleIndex > 0);
+        Assert.Equal(session.Select(e => e.Sequence).Order(), session.Select(e => e.Sequence));
+    }
+
+    [Fact]
     public async Task Reflection_lists_the_services_so_generic_tools_can_call_them()
     {
         using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
