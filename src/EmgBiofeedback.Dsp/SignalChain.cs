@@ -29,6 +29,7 @@ public sealed class SignalChain
     private readonly double _notchGainSquared;
     private readonly double _linearGain;
     private readonly double[] _emitScratch = new double[4 * Lanes]; // one vector each of RMS, ratio, linear, baseline
+    private readonly long[] _flagScratch = new long[Lanes];
     private int _baselineChunkFill;
     private bool _baselineSettled; // a whole chunk of valid RMS seen: the floor is no longer just the first few values
     private int _baselineChunkPosition;
@@ -219,25 +220,30 @@ public sealed class SignalChain
             Vector512<double> floor = Vector512.Min(Vector512.LoadUnsafe(ref _baselinePastFloor[at]), current);
             Vector512<double> baseline = Vector512.ConditionalSelect(Vector512.Equals(floor, infinity), nan, floor);
 
-            Vector512<double> seen = Vector512.GreaterThanOrEqual(max, min);
-            ulong flatline = (seen & Vector512.LessThanOrEqual(max - min, Vector512.Create(d.FlatlineMaxCounts))).ExtractMostSignificantBits();
-            ulong clipping = (seen & (Vector512.LessThanOrEqual(min, Vector512.Create(d.ClipLowCount))
-                | Vector512.GreaterThanOrEqual(max, Vector512.Create(d.ClipHighCount)))).ExtractMostSignificantBits();
-            ulong mains = valid ? Vector512.GreaterThan(ratio, Vector512.Create(d.MainsRatioThreshold)).ExtractMostSignificantBits() : 0;
-            ulong noisy = _baselineSettled ? Vector512.GreaterThan(baseline, Vector512.Create(d.NoisyBaselineMicrovolts)).ExtractMostSignificantBits() : 0;
+            // The flags as bits of one vector, without a branch per channel: each comparison is all ones or all zeros
+            // per lane.
+            Vector512<long> seen = Vector512.GreaterThanOrEqual(max, min).AsInt64();
+            Vector512<long> flags = seen & Vector512.LessThanOrEqual(max - min, Vector512.Create(d.FlatlineMaxCounts)).AsInt64()
+                & Vector512.Create((long)SignalQualityFlags.Flatline);
+            flags |= seen & (Vector512.LessThanOrEqual(min, Vector512.Create(d.ClipLowCount)) | Vector512.GreaterThanOrEqual(max, Vector512.Create(d.ClipHighCount))).AsInt64()
+                & Vector512.Create((long)SignalQualityFlags.Clipping);
+            if (valid)
+            {
+                flags |= Vector512.GreaterThan(ratio, Vector512.Create(d.MainsRatioThreshold)).AsInt64() & Vector512.Create((long)SignalQualityFlags.MainsContamination);
+            }
+            if (_baselineSettled)
+            {
+                flags |= Vector512.GreaterThan(baseline, Vector512.Create(d.NoisyBaselineMicrovolts)).AsInt64() & Vector512.Create((long)SignalQualityFlags.NoisyBaseline);
+            }
 
             rms.StoreUnsafe(ref rmsOut);
             ratio.StoreUnsafe(ref ratioOut);
             linear.StoreUnsafe(ref linearOut);
             baseline.StoreUnsafe(ref baselineOut);
+            flags.StoreUnsafe(ref _flagScratch[0]);
             int live = Math.Min(Lanes, _channels - at);
             for (int j = 0; j < live; j++)
             {
-                SignalQualityFlags flags = SignalQualityFlags.None;
-                flags |= ((flatline >> j) & 1) != 0 ? SignalQualityFlags.Flatline : SignalQualityFlags.None;
-                flags |= ((clipping >> j) & 1) != 0 ? SignalQualityFlags.Clipping : SignalQualityFlags.None;
-                flags |= ((mains >> j) & 1) != 0 ? SignalQualityFlags.MainsContamination : SignalQualityFlags.None;
-                flags |= ((noisy >> j) & 1) != 0 ? SignalQualityFlags.NoisyBaseline : SignalQualityFlags.None;
                 Unsafe.Add(ref to, at + j) = new EnvelopeSample
                 {
                     SampleIndex = sampleIndex,
@@ -246,7 +252,7 @@ public sealed class SignalChain
                     LinearEnvelopeMicrovolts = Unsafe.Add(ref linearOut, j),
                     MainsRatio = (float)Unsafe.Add(ref ratioOut, j),
                     BaselineNoiseMicrovolts = (float)Unsafe.Add(ref baselineOut, j),
-                    Quality = flags,
+                    Quality = (SignalQualityFlags)_flagScratch[j],
                     IsValid = valid,
                 };
             }

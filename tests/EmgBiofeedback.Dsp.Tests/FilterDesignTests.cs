@@ -49,6 +49,49 @@ public sealed class FilterDesignTests
     }
 
     [Theory]
+    [MemberData(nameof(BandPassCases))]
+    public void The_band_pass_runs_with_its_zeros_paired_as_1_0_minus_1_and_the_same_response(double fs, double low, double high, int order)
+    {
+        var options = new SignalChainOptions();
+        options.BandPass.LowHz = low;
+        options.BandPass.HighHz = high;
+        options.BandPass.Order = order;
+        var design = new SignalChainDesign(options, fs, 1, 12, 5000);
+        NormalizedCascade run = design.BandPassCascade;
+
+        Assert.Equal(NumeratorForm.BandPass, run.Form);
+        Assert.Equal(order, run.Count);
+        for (double f = 0.5; f < fs / 2; f += fs / 997)
+        {
+            Complex z1 = Complex.FromPolarCoordinates(1, -2 * Math.PI * f / fs);
+            Complex ran = run.Gain;
+            for (int k = 0; k < run.Count; k++)
+            {
+                Complex numerator = 1 + (run.C[k] * z1) + (run.B2[k] * z1 * z1);
+                Complex denominator = 1 - (run.NegA1[k] * z1) - (run.NegA2[k] * z1 * z1);
+                ran *= numerator / denominator;
+            }
+            Complex designed = SignalChainDesign.Response(design.BandPassSections, f, fs);
+            // The two products round differently near the zeros (about 1e-14 of the gain there): same function.
+            Assert.True((ran - designed).Magnitude <= 1e-10 * Math.Max(1e-3, designed.Magnitude), $"{f:F1} Hz: {ran} vs {designed}");
+        }
+    }
+
+    [Fact]
+    public void Cascades_whose_zeros_are_not_at_plus_and_minus_one_run_as_designed()
+    {
+        var design = new SignalChainDesign(new SignalChainOptions { MainsNotch = { Design = MainsNotchDesign.PerHarmonic } }, 1000, 1, 12, 5000);
+
+        NormalizedCascade notches = NormalizedCascade.ForBandPass(design.NotchSections);
+        Assert.Equal(NumeratorForm.Symmetric, notches.Form);
+        Assert.Equal(design.NotchSections[0].B1 / design.NotchSections[0].B0, notches.C[0]);
+
+        // Two zeros at z = 1 and none at z = -1 (a high-pass pair) cannot be re-paired.
+        BiquadSection highPass = design.BandPassSections[1] with { B0 = 1, B1 = -2, B2 = 1 };
+        Assert.Equal(NumeratorForm.Symmetric, NormalizedCascade.ForBandPass([highPass, highPass]).Form);
+    }
+
+    [Theory]
     [InlineData(1000, 6, 2)]
     [InlineData(1000, 3, 3)]
     [InlineData(4000, 10, 4)]

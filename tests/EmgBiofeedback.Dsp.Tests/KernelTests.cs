@@ -42,11 +42,29 @@ public sealed class KernelTests
         Assert.Equal(so, vo);
     }
 
-    [Fact]
-    public void Outputs_do_not_depend_on_how_the_stream_is_cut_into_blocks()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(6)]
+    public void Vector_kernel_reproduces_the_scalar_kernel_bit_for_bit_at_other_band_pass_orders(int order)
     {
-        var design = new SignalChainDesign(new SignalChainOptions { LinearEnvelope = { Enabled = true } }, 1000, 5, 12, 3300);
-        ushort[] counts = SyntheticEmg.Generate(seed: 3, 1000, 5, 4000, 12);
+        var design = new SignalChainDesign(new SignalChainOptions { BandPass = { Order = order } }, 1000, 8, 10, 5000);
+        ushort[] counts = SyntheticEmg.Generate(seed: order, 1000, 8, 5000, 10, humCounts: 40);
+
+        (EnvelopeSample[] so, double[] sf) = ChainRunner.Run(new SignalChain(design, ChainKernelKind.Scalar), counts, 300);
+        (EnvelopeSample[] vo, double[] vf) = ChainRunner.Run(new SignalChain(design, ChainKernelKind.Vector), counts, 300);
+
+        Assert.Equal(sf, vf);
+        Assert.Equal(so, vo);
+    }
+
+    [Theory]
+    [InlineData(5)] // a partial vector: the kernel's passes
+    [InlineData(8)] // the default chain on eight channels: the kernel's one-pass path
+    public void Outputs_do_not_depend_on_how_the_stream_is_cut_into_blocks(int channels)
+    {
+        var design = new SignalChainDesign(new SignalChainOptions { LinearEnvelope = { Enabled = channels == 5 } }, 1000, channels, 12, 3300);
+        ushort[] counts = SyntheticEmg.Generate(seed: 3, 1000, channels, 4000, 12);
         (EnvelopeSample[] whole, double[] wholeFiltered) = ChainRunner.Run(new SignalChain(design, ChainKernelKind.Auto), counts, 4000);
 
         Gen.Int[1, 700].Array[1, 40].Sample(cuts =>
@@ -61,7 +79,7 @@ public sealed class KernelTests
             {
                 int n = Math.Min(cuts[c++ % cuts.Length], 4000 - at);
                 int expected = chain.OutputCountFor(n);
-                int written = chain.Process(counts.AsSpan(at * 5, n * 5), buffer, filtered.AsSpan(at * 5, n * 5));
+                int written = chain.Process(counts.AsSpan(at * channels, n * channels), buffer, filtered.AsSpan(at * channels, n * channels));
                 Assert.Equal(expected, written);
                 outputs.AddRange(buffer.AsSpan(0, written));
                 at += n;

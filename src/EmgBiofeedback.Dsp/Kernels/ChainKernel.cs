@@ -137,10 +137,17 @@ internal abstract class ChainKernel
         frames >= toBoundary ? 1 + ((frames - toBoundary) / subBlock) : 0;
 }
 
-/// <summary>How a section's numerator enters its second state: b2 = 1 (symmetric) saves a multiplication.</summary>
+/// <summary>
+/// How a section's numerator enters its states, in transposed direct form II with numerator [1, c, b2]:
+/// y = x + s1; s1 = c x - a1 y + s2; s2 = b2 x - a2 y. The forms skip the multiplications their numerator makes trivial.
+/// </summary>
 internal interface INumeratorForm
 {
+    static abstract Vector512<double> S1(Vector512<double> x, Vector512<double> y, Vector512<double> c, Vector512<double> negA1, Vector512<double> s2);
+
     static abstract Vector512<double> S2(Vector512<double> x, Vector512<double> y, Vector512<double> b2, Vector512<double> negA2);
+
+    static abstract double S1(double x, double y, double c, double negA1, double s2);
 
     static abstract double S2(double x, double y, double b2, double negA2);
 }
@@ -149,8 +156,16 @@ internal interface INumeratorForm
 internal readonly struct SymmetricNumerator : INumeratorForm
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> S1(Vector512<double> x, Vector512<double> y, Vector512<double> c, Vector512<double> negA1, Vector512<double> s2) =>
+        Vector512.FusedMultiplyAdd(negA1, y, Vector512.FusedMultiplyAdd(c, x, s2));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> S2(Vector512<double> x, Vector512<double> y, Vector512<double> b2, Vector512<double> negA2) =>
         Vector512.FusedMultiplyAdd(negA2, y, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double S1(double x, double y, double c, double negA1, double s2) =>
+        Math.FusedMultiplyAdd(negA1, y, Math.FusedMultiplyAdd(c, x, s2));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double S2(double x, double y, double b2, double negA2) => Math.FusedMultiplyAdd(negA2, y, x);
@@ -160,9 +175,35 @@ internal readonly struct SymmetricNumerator : INumeratorForm
 internal readonly struct GeneralNumerator : INumeratorForm
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> S1(Vector512<double> x, Vector512<double> y, Vector512<double> c, Vector512<double> negA1, Vector512<double> s2) =>
+        Vector512.FusedMultiplyAdd(negA1, y, Vector512.FusedMultiplyAdd(c, x, s2));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> S2(Vector512<double> x, Vector512<double> y, Vector512<double> b2, Vector512<double> negA2) =>
         Vector512.FusedMultiplyAdd(negA2, y, b2 * x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double S1(double x, double y, double c, double negA1, double s2) =>
+        Math.FusedMultiplyAdd(negA1, y, Math.FusedMultiplyAdd(c, x, s2));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double S2(double x, double y, double b2, double negA2) => Math.FusedMultiplyAdd(negA2, y, b2 * x);
+}
+
+/// <summary>Numerator [1, 0, -1]: s1 = s2 - a1 y; s2 = -x - a2 y.</summary>
+internal readonly struct BandPassNumerator : INumeratorForm
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> S1(Vector512<double> x, Vector512<double> y, Vector512<double> c, Vector512<double> negA1, Vector512<double> s2) =>
+        Vector512.FusedMultiplyAdd(negA1, y, s2);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<double> S2(Vector512<double> x, Vector512<double> y, Vector512<double> b2, Vector512<double> negA2) =>
+        Vector512.FusedMultiplyAdd(negA2, y, -x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double S1(double x, double y, double c, double negA1, double s2) => Math.FusedMultiplyAdd(negA1, y, s2);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double S2(double x, double y, double b2, double negA2) => Math.FusedMultiplyAdd(negA2, y, -x);
 }

@@ -63,7 +63,7 @@ internal sealed class ScalarChainKernel : ChainKernel
                 acc.Min = Math.Min(acc.Min, raw);
                 acc.Max = Math.Max(acc.Max, raw);
                 double x = Math.FusedMultiplyAdd(raw, scale, bias);
-                double xb = Bp.Symmetric ? Run<SymmetricNumerator>(x, Bp, bp) : Run<GeneralNumerator>(x, Bp, bp);
+                double xb = Run(x, Bp, bp);
                 double yn;
                 if (combDelay > 0)
                 {
@@ -74,12 +74,12 @@ internal sealed class ScalarChainKernel : ChainKernel
                 }
                 else
                 {
-                    yn = Notch.Symmetric ? Run<SymmetricNumerator>(xb, Notch, notch) : Run<GeneralNumerator>(xb, Notch, notch);
+                    yn = Run(xb, Notch, notch);
                 }
                 if (lpOn)
                 {
                     double e = Math.Abs(notchOn ? yn : xb);
-                    acc.LinearEnvelope = Lp.Symmetric ? Run<SymmetricNumerator>(e, Lp, lp) : Run<GeneralNumerator>(e, Lp, lp);
+                    acc.LinearEnvelope = Run(e, Lp, lp);
                 }
                 double d = Math.FusedMultiplyAdd(NegNotchGain, yn, xb);
                 acc.SumBand = Math.FusedMultiplyAdd(xb, xb, acc.SumBand);
@@ -151,6 +151,13 @@ internal sealed class ScalarChainKernel : ChainKernel
         Windows[at + (Linear * PaddedChannels) + ch] = linearEnvelope;
     }
 
+    private static double Run(double x, NormalizedCascade cascade, Span<double> state) => cascade.Form switch
+    {
+        NumeratorForm.BandPass => Run<BandPassNumerator>(x, cascade, state),
+        NumeratorForm.Symmetric => Run<SymmetricNumerator>(x, cascade, state),
+        _ => Run<GeneralNumerator>(x, cascade, state),
+    };
+
     // Transposed direct form II, numerator [1, c, b2]: y = x + s1; s1 = c x - a1 y + s2; s2 = b2 x - a2 y.
     private static double Run<TForm>(double x, NormalizedCascade cascade, Span<double> state)
         where TForm : struct, INumeratorForm
@@ -162,7 +169,7 @@ internal sealed class ScalarChainKernel : ChainKernel
         for (int k = 0; k < c.Length; k++)
         {
             double y = x + state[2 * k];
-            state[2 * k] = Math.FusedMultiplyAdd(na1[k], y, Math.FusedMultiplyAdd(c[k], x, state[(2 * k) + 1]));
+            state[2 * k] = TForm.S1(x, y, c[k], na1[k], state[(2 * k) + 1]);
             state[(2 * k) + 1] = TForm.S2(x, y, b2[k], na2[k]);
             x = y;
         }

@@ -18,38 +18,42 @@ internal sealed class VectorChainKernel : ChainKernel
 
     private readonly int _groups;
     private readonly bool _fullGroups;
-    private readonly Vector512<double>[] _scale;
-    private readonly Vector512<double>[] _bias;
-    private readonly Vector512<double>[] _bpCoef;
-    private readonly Vector512<double>[] _notchCoef;
-    private readonly Vector512<double>[] _lpCoef;
-    private readonly Vector512<double>[] _bpState;
-    private readonly Vector512<double>[] _notchState;
-    private readonly Vector512<double>[] _lpState;
-    private readonly Vector512<double>[] _carry;   // the sub-block in progress: [g * 5 + q]
-    private readonly Vector512<double>[] _minMax;  // min and max of each sub-block completed in this call: [(g * maxCompleted + k) * 2 + q]
-    private readonly Vector512<double>[] _ring;    // completed sub-blocks of the current window: [(entry * groups + g) * 5 + q]
+    private readonly bool _fused; // the default chain in one pass: FusedDefaultChain
+    private readonly AlignedVectors _fusedConstants; // scale, bias, comb A, -notch gain: [g * 4 + k]
+    private readonly AlignedVectors _completed;      // the sub-blocks one FusedChunk call closed, as ring entries: [k * 5 + q]
+    private readonly AlignedVectors _scale;
+    private readonly AlignedVectors _bias;
+    private readonly AlignedVectors _bpCoef;
+    private readonly AlignedVectors _notchCoef;
+    private readonly AlignedVectors _lpCoef;
+    private readonly AlignedVectors _bpState;
+    private readonly AlignedVectors _notchState;
+    private readonly AlignedVectors _lpState;
+    private readonly AlignedVectors _carry;   // the sub-block in progress: [g * 5 + q]
+    private readonly AlignedVectors _minMax;  // min and max of each sub-block completed in this call: [(g * maxCompleted + k) * 2 + q]
+    private readonly AlignedVectors _ring;    // completed sub-blocks of the current window: [(entry * groups + g) * 5 + q]
     // Work buffers: [CombDelay + instant]; the first CombDelay entries of _a and _b hold the comb's history (its last N
     // inputs and outputs) while the comb runs.
-    private readonly Vector512<double>[] _a;
-    private readonly Vector512<double>[] _b;
-    private readonly Vector512<double>[] _c;
-    private readonly Vector512<double>[] _combIn;  // the comb's last N inputs and outputs between calls: [g * N + k]
-    private readonly Vector512<double>[] _combOut;
+    private readonly AlignedVectors _a;
+    private readonly AlignedVectors _b;
+    private readonly AlignedVectors _c;
+    private readonly AlignedVectors _combIn;  // the comb's last N inputs and outputs between calls: [g * N + k]
+    private readonly AlignedVectors _combOut;
     private int _ringPosition;                     // the oldest entry, where the next one goes
 
     public VectorChainKernel(SignalChainDesign design)
         : base(design, ((design.ChannelCount + Lanes - 1) / Lanes) * Lanes)
     {
         _groups = PaddedChannels / Lanes;
-        _a = new Vector512<double>[CombDelay + MaxChunk];
-        _b = new Vector512<double>[CombDelay + MaxChunk];
-        _c = new Vector512<double>[CombDelay + MaxChunk];
-        _combIn = new Vector512<double>[_groups * CombDelay];
-        _combOut = new Vector512<double>[_groups * CombDelay];
+        _fused = CombDelay > 0 && Bp.Count == 4 && Bp.Form == NumeratorForm.BandPass && Channels % Lanes == 0 && Avx512F.IsSupported && Avx2.IsSupported;
+        _a = new AlignedVectors(CombDelay + MaxChunk);
+        _b = new AlignedVectors(CombDelay + MaxChunk);
+        _c = new AlignedVectors(CombDelay + MaxChunk);
+        _combIn = new AlignedVectors(_groups * CombDelay);
+        _combOut = new AlignedVectors(_groups * CombDelay);
         _fullGroups = Channels % Lanes == 0;
-        _scale = new Vector512<double>[_groups];
-        _bias = new Vector512<double>[_groups];
+        _scale = new AlignedVectors(_groups);
+        _bias = new AlignedVectors(_groups);
         Span<double> lanes = stackalloc double[Lanes];
         for (int g = 0; g < _groups; g++)
         {
@@ -67,14 +71,23 @@ internal sealed class VectorChainKernel : ChainKernel
             _bias[g] = Vector512.Create<double>(lanes);
         }
         _bpCoef = Coefficients(Bp);
+        _fusedConstants = new AlignedVectors(_groups * 4);
+        _completed = new AlignedVectors(MaxCompleted * RingSums);
+        for (int g = 0; g < _groups; g++)
+        {
+            _fusedConstants[g * 4] = _scale[g];
+            _fusedConstants[(g * 4) + 1] = _bias[g];
+            _fusedConstants[(g * 4) + 2] = Vector512.Create(CombA);
+            _fusedConstants[(g * 4) + 3] = Vector512.Create(NegNotchGain);
+        }
         _notchCoef = Coefficients(Notch);
         _lpCoef = Coefficients(Lp);
-        _bpState = new Vector512<double>[_groups * 2 * Bp.Count];
-        _notchState = new Vector512<double>[_groups * 2 * Notch.Count];
-        _lpState = new Vector512<double>[_groups * 2 * Lp.Count];
-        _carry = new Vector512<double>[_groups * RingSums];
-        _minMax = new Vector512<double>[_groups * MaxCompleted * 2];
-        _ring = new Vector512<double>[RingLength * _groups * RingSums];
+        _bpState = new AlignedVectors(_groups * 2 * Bp.Count);
+        _notchState = new AlignedVectors(_groups * 2 * Notch.Count);
+        _lpState = new AlignedVectors(_groups * 2 * Lp.Count);
+        _carry = new AlignedVectors(_groups * RingSums);
+        _minMax = new AlignedVectors(_groups * MaxCompleted * 2);
+        _ring = new AlignedVectors(RingLength * _groups * RingSums);
         Reset();
     }
 
@@ -85,17 +98,22 @@ internal sealed class VectorChainKernel : ChainKernel
         int position = _ringPosition;
         for (int g = 0; g < _groups; g++)
         {
+            if (_fused)
+            {
+                int n = CombDelay;
+                _combIn.AsSpan(g * n, n).CopyTo(_a.Span);
+                _combOut.AsSpan(g * n, n).CopyTo(_b.Span);
+                outputs = FusedDefaultChain(counts, frames, toBoundary, completed, firstOutput, g, out position);
+                _a.AsSpan(frames, n).CopyTo(_combIn.AsSpan(g * n, n));
+                _b.AsSpan(frames, n).CopyTo(_combOut.AsSpan(g * n, n));
+                FinishGroup(filtered, frames, toBoundary, firstOutput, outputs, g);
+                continue;
+            }
+
             Convert(counts, frames, toBoundary, completed, g);
 
             Span<Vector512<double>> bpState = _bpState.AsSpan(g * 2 * Bp.Count, 2 * Bp.Count);
-            if (Bp.Symmetric)
-            {
-                Cascade<SymmetricNumerator>(_a, _a, frames, _bpCoef, bpState);
-            }
-            else
-            {
-                Cascade<GeneralNumerator>(_a, _a, frames, _bpCoef, bpState);
-            }
+            Cascade(_a, _a, frames, Bp.Form, _bpCoef, bpState);
 
             // All notches but the last in passes of up to four; the last runs in the pass that sums the squares, which
             // would otherwise wait on its own recursion's latency.
@@ -104,13 +122,13 @@ internal sealed class VectorChainKernel : ChainKernel
             if (CombDelay > 0)
             {
                 int n = CombDelay;
-                _combIn.AsSpan(g * n, n).CopyTo(_a);
-                _combOut.AsSpan(g * n, n).CopyTo(_b);
+                _combIn.AsSpan(g * n, n).CopyTo(_a.Span);
+                _combOut.AsSpan(g * n, n).CopyTo(_b.Span);
                 outputs = CombAndSums(frames, toBoundary, completed, firstOutput, g, out position);
                 _a.AsSpan(frames, n).CopyTo(_combIn.AsSpan(g * n, n));
                 _b.AsSpan(frames, n).CopyTo(_combOut.AsSpan(g * n, n));
             }
-            else if (Notch.Symmetric)
+            else if (Notch.Form == NumeratorForm.Symmetric)
             {
                 Cascade<SymmetricNumerator>(_a, _b, frames, _notchCoef, notchState[..(2 * lastNotch)]);
                 outputs = NotchAndSums<SymmetricNumerator>(frames, toBoundary, completed, firstOutput, g, lastNotch > 0, notchState[(2 * lastNotch)..], out position);
@@ -121,26 +139,149 @@ internal sealed class VectorChainKernel : ChainKernel
                 outputs = NotchAndSums<GeneralNumerator>(frames, toBoundary, completed, firstOutput, g, lastNotch > 0, notchState[(2 * lastNotch)..], out position);
             }
 
-            if (Design.LinearEnvelopeEnabled)
-            {
-                LinearEnvelope(frames, toBoundary, firstOutput, outputs, g);
-            }
-            if (!filtered.IsEmpty)
-            {
-                StoreFiltered(filtered, frames, g);
-            }
+            FinishGroup(filtered, frames, toBoundary, firstOutput, outputs, g);
         }
         _ringPosition = position;
         return outputs;
     }
 
+    private void FinishGroup(Span<double> filtered, int frames, int toBoundary, int firstOutput, int outputs, int g)
+    {
+        if (Design.LinearEnvelopeEnabled)
+        {
+            LinearEnvelope(frames, toBoundary, firstOutput, outputs, g);
+        }
+        if (!filtered.IsEmpty)
+        {
+            StoreFiltered(filtered, frames, g);
+        }
+    }
+
+    // The default chain in one pass per sample instant: counts -> µV, four band-pass sections [1, 0, -1], the comb and
+    // the sums. Run as separate passes, each pass waits on its own recursion's latency (the sections' 7 cycles, the
+    // sums' 4) with the core's other units idle; in one loop the out-of-order core overlaps them across instants.
+    // Same operations in the same order as the passes, so the results are bit-identical.
+    private int FusedDefaultChain(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int completed, int firstOutput, int g, out int position)
+    {
+        FusedChunk(ref Unsafe.Add(ref MemoryMarshal.GetReference(counts), g * Lanes), Channels, frames, toBoundary, SubBlock,
+            ref _bpCoef.First, ref _bpState[g * 8], ref _carry[g * RingSums], ref _fusedConstants[g * 4],
+            ref Base(_a), ref Base(_b), CombDelay, ref _completed.First);
+
+        // The sub-blocks' sums into the ring; each output's window summed afresh from it.
+        ref Vector512<double> ring = ref _ring.First;
+        ref Vector512<double> done = ref _completed.First;
+        position = _ringPosition;
+        int outputs = 0;
+        int nextOutput = firstOutput;
+        for (int k = 0; k < completed; k++)
+        {
+            ref Vector512<double> entry = ref Unsafe.Add(ref ring, ((position * _groups) + g) * RingSums);
+            for (int q = 0; q < RingSums; q++)
+            {
+                Unsafe.Add(ref entry, q) = Unsafe.Add(ref done, (k * RingSums) + q);
+            }
+            position = position + 1 == RingLength ? 0 : position + 1;
+            if (k == nextOutput)
+            {
+                SumWindow(outputs, g, position);
+                outputs++;
+                nextOutput += SubBlocksPerOutput;
+            }
+        }
+        return outputs;
+    }
+
+    // Instants [0, frames): sums and the raw counts' min and max closed into `done` at every sub-block end
+    // ([k * 5 + q], as a ring entry), the open sub-block carried in `carry`. Static, every input behind a ref, one loop
+    // with no call in it: the shape in which the JIT keeps the states in registers whether or not it has profile data
+    // (with the sub-block bookkeeping's calls in the loop it spilled them to the stack without: 3.5x slower).
+    private static void FusedChunk(ref ushort first, int stride, int frames, int toBoundary, int subBlock, ref Vector512<double> cf,
+        ref Vector512<double> st, ref Vector512<double> carry, ref Vector512<double> consts, ref Vector512<double> a, ref Vector512<double> b,
+        int lag, ref Vector512<double> done)
+    {
+        Vector512<double> scale = consts, bias = Unsafe.Add(ref consts, 1), combA = Unsafe.Add(ref consts, 2), negGain = Unsafe.Add(ref consts, 3);
+        Vector512<double> p0 = Unsafe.Add(ref cf, 2), q0 = Unsafe.Add(ref cf, 3);
+        Vector512<double> p1 = Unsafe.Add(ref cf, 6), q1 = Unsafe.Add(ref cf, 7);
+        Vector512<double> p2 = Unsafe.Add(ref cf, 10), q2 = Unsafe.Add(ref cf, 11);
+        Vector512<double> p3 = Unsafe.Add(ref cf, 14), q3 = Unsafe.Add(ref cf, 15);
+        Vector512<double> u0 = st, v0 = Unsafe.Add(ref st, 1), u1 = Unsafe.Add(ref st, 2), v1 = Unsafe.Add(ref st, 3);
+        Vector512<double> u2 = Unsafe.Add(ref st, 4), v2 = Unsafe.Add(ref st, 5), u3 = Unsafe.Add(ref st, 6), v3 = Unsafe.Add(ref st, 7);
+        Vector512<double> sq = carry, band = Unsafe.Add(ref carry, 1), removed = Unsafe.Add(ref carry, 2);
+        // Min and max on the packed counts (128-bit, cheap), converted once per sub-block: exact, the same values.
+        Vector128<ushort> umn = Vector128<ushort>.AllBitsSet, umx = Vector128<ushort>.Zero;
+        ref Vector512<double> aLag = ref Unsafe.Subtract(ref a, lag);
+        ref Vector512<double> bLag = ref Unsafe.Subtract(ref b, lag);
+        int boundary = toBoundary;
+        int k = 0;
+        for (int i = 0; i < frames; i++)
+        {
+            Vector128<ushort> packed = Vector128.LoadUnsafe(ref Unsafe.Add(ref first, i * stride));
+            umn = Vector128.Min(umn, packed);
+            umx = Vector128.Max(umx, packed);
+            Vector512<double> x = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(packed)), scale, bias);
+            Vector512<double> y = x + u0;
+            u0 = BandPassNumerator.S1(x, y, default, p0, v0);
+            v0 = BandPassNumerator.S2(x, y, default, q0);
+            x = y;
+            y = x + u1;
+            u1 = BandPassNumerator.S1(x, y, default, p1, v1);
+            v1 = BandPassNumerator.S2(x, y, default, q1);
+            x = y;
+            y = x + u2;
+            u2 = BandPassNumerator.S1(x, y, default, p2, v2);
+            v2 = BandPassNumerator.S2(x, y, default, q2);
+            x = y;
+            y = x + u3;
+            u3 = BandPassNumerator.S1(x, y, default, p3, v3);
+            v3 = BandPassNumerator.S2(x, y, default, q3);
+            Unsafe.Add(ref a, i) = y;
+            Vector512<double> yn = Vector512.FusedMultiplyAdd(combA, Unsafe.Add(ref bLag, i), y - Unsafe.Add(ref aLag, i));
+            Unsafe.Add(ref b, i) = yn;
+            Vector512<double> d = Vector512.FusedMultiplyAdd(negGain, yn, y);
+            band = Vector512.FusedMultiplyAdd(y, y, band);
+            removed = Vector512.FusedMultiplyAdd(d, d, removed);
+            sq = Vector512.FusedMultiplyAdd(yn, yn, sq);
+            if (i + 1 == boundary)
+            {
+                ref Vector512<double> entry = ref Unsafe.Add(ref done, k * RingSums);
+                entry = sq;
+                Unsafe.Add(ref entry, 1) = band;
+                Unsafe.Add(ref entry, 2) = removed;
+                Unsafe.Add(ref entry, 3) = Vector512.MinNative(Unsafe.Add(ref carry, 3), Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umn)));
+                Unsafe.Add(ref entry, 4) = Vector512.MaxNative(Unsafe.Add(ref carry, 4), Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umx)));
+                Unsafe.Add(ref carry, 3) = Vector512.Create(double.PositiveInfinity);
+                Unsafe.Add(ref carry, 4) = Vector512.Create(double.NegativeInfinity);
+                sq = Vector512<double>.Zero;
+                band = Vector512<double>.Zero;
+                removed = Vector512<double>.Zero;
+                umn = Vector128<ushort>.AllBitsSet;
+                umx = Vector128<ushort>.Zero;
+                boundary += subBlock;
+                k++;
+            }
+        }
+        st = u0;
+        Unsafe.Add(ref st, 1) = v0;
+        Unsafe.Add(ref st, 2) = u1;
+        Unsafe.Add(ref st, 3) = v1;
+        Unsafe.Add(ref st, 4) = u2;
+        Unsafe.Add(ref st, 5) = v2;
+        Unsafe.Add(ref st, 6) = u3;
+        Unsafe.Add(ref st, 7) = v3;
+        carry = sq;
+        Unsafe.Add(ref carry, 1) = band;
+        Unsafe.Add(ref carry, 2) = removed;
+        Unsafe.Add(ref carry, 3) = Vector512.MinNative(Unsafe.Add(ref carry, 3), Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umn)));
+        Unsafe.Add(ref carry, 4) = Vector512.MaxNative(Unsafe.Add(ref carry, 4), Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umx)));
+    }
+
     public override void Reset()
     {
-        Array.Clear(_bpState);
-        Array.Clear(_notchState);
-        Array.Clear(_lpState);
-        Array.Clear(_combIn);
-        Array.Clear(_combOut);
+        _bpState.Clear();
+        _notchState.Clear();
+        _lpState.Clear();
+        _combIn.Clear();
+        _combOut.Clear();
         for (int e = 0; e < _groups; e++)
         {
             ClearSums(_carry.AsSpan(e * RingSums, RingSums));
@@ -161,9 +302,9 @@ internal sealed class VectorChainKernel : ChainKernel
         sums[4] = Vector512.Create(double.NegativeInfinity);
     }
 
-    private static Vector512<double>[] Coefficients(NormalizedCascade cascade)
+    private static AlignedVectors Coefficients(NormalizedCascade cascade)
     {
-        var coef = new Vector512<double>[4 * cascade.Count];
+        var coef = new AlignedVectors(4 * cascade.Count);
         for (int k = 0; k < cascade.Count; k++)
         {
             coef[4 * k] = Vector512.Create(cascade.C[k]);
@@ -281,7 +422,7 @@ internal sealed class VectorChainKernel : ChainKernel
             {
                 Vector512<double> x = Unsafe.Add(ref from, i);
                 Vector512<double> yn = x + u0;
-                u0 = Vector512.FusedMultiplyAdd(p0, yn, Vector512.FusedMultiplyAdd(c0, x, v0));
+                u0 = TForm.S1(x, yn, c0, p0, v0);
                 v0 = TForm.S2(x, yn, b0, q0);
                 Unsafe.Add(ref b, i) = yn;
                 Vector512<double> xb = Unsafe.Add(ref a, i);
@@ -388,29 +529,40 @@ internal sealed class VectorChainKernel : ChainKernel
     {
         Vector512<double> sq = Vector512<double>.Zero, band = Vector512<double>.Zero, removed = Vector512<double>.Zero;
         Vector512<double> mn = Vector512.Create(double.PositiveInfinity), mx = Vector512.Create(double.NegativeInfinity);
-        int j = oldest;
-        for (int k = 0; k < RingLength; k++)
+        int step = _groups * RingSums;
+        int length = RingLength;
+        ref Vector512<double> ring = ref Unsafe.Add(ref _ring.First, g * RingSums);
+        ref Vector512<double> entry = ref Unsafe.Add(ref ring, oldest * step);
+        for (int k = 0, j = oldest; k < length; k++)
         {
-            int entry = ((j * _groups) + g) * RingSums;
-            sq += _ring[entry];
-            band += _ring[entry + 1];
-            removed += _ring[entry + 2];
-            mn = Vector512.MinNative(mn, _ring[entry + 3]);
-            mx = Vector512.MaxNative(mx, _ring[entry + 4]);
-            j = j + 1 == RingLength ? 0 : j + 1;
+            sq += entry;
+            band += Unsafe.Add(ref entry, 1);
+            removed += Unsafe.Add(ref entry, 2);
+            mn = Vector512.MinNative(mn, Unsafe.Add(ref entry, 3));
+            mx = Vector512.MaxNative(mx, Unsafe.Add(ref entry, 4));
+            if (++j == length)
+            {
+                j = 0;
+                entry = ref ring;
+            }
+            else
+            {
+                entry = ref Unsafe.Add(ref entry, step);
+            }
         }
-        ref double w = ref Windows[(output * WindowQuantities * PaddedChannels) + (g * Lanes)];
-        sq.StoreUnsafe(ref w, (nuint)(Squares * PaddedChannels));
-        band.StoreUnsafe(ref w, (nuint)(Band * PaddedChannels));
-        removed.StoreUnsafe(ref w, (nuint)(Removed * PaddedChannels));
-        mn.StoreUnsafe(ref w, (nuint)(Min * PaddedChannels));
-        mx.StoreUnsafe(ref w, (nuint)(Max * PaddedChannels));
+        int stride = PaddedChannels;
+        ref double w = ref Windows[(output * WindowQuantities * stride) + (g * Lanes)];
+        sq.StoreUnsafe(ref w, (nuint)(Squares * stride));
+        band.StoreUnsafe(ref w, (nuint)(Band * stride));
+        removed.StoreUnsafe(ref w, (nuint)(Removed * stride));
+        mn.StoreUnsafe(ref w, (nuint)(Min * stride));
+        mx.StoreUnsafe(ref w, (nuint)(Max * stride));
     }
 
     // |notched| (or |band-passed| with the notch off) -> low-pass; its value at each output's last instant.
     private void LinearEnvelope(int frames, int toBoundary, int firstOutput, int outputs, int g)
     {
-        Vector512<double>[] source = Design.NotchEnabled ? _b : _a;
+        AlignedVectors source = Design.NotchEnabled ? _b : _a;
         ref Vector512<double> src = ref Base(source);
         ref Vector512<double> c = ref Base(_c);
         for (int i = 0; i < frames; i++)
@@ -418,14 +570,7 @@ internal sealed class VectorChainKernel : ChainKernel
             Unsafe.Add(ref c, i) = Vector512.Abs(Unsafe.Add(ref src, i));
         }
         Span<Vector512<double>> state = _lpState.AsSpan(g * 2 * Lp.Count, 2 * Lp.Count);
-        if (Lp.Symmetric)
-        {
-            Cascade<SymmetricNumerator>(_c, _c, frames, _lpCoef, state);
-        }
-        else
-        {
-            Cascade<GeneralNumerator>(_c, _c, frames, _lpCoef, state);
-        }
+        Cascade(_c, _c, frames, Lp.Form, _lpCoef, state);
         for (int o = 0; o < outputs; o++)
         {
             int instant = toBoundary - 1 + ((firstOutput + (o * SubBlocksPerOutput)) * SubBlock);
@@ -458,13 +603,29 @@ internal sealed class VectorChainKernel : ChainKernel
         }
     }
 
-    private static ref Vector512<double> MemoryArrayRef(Vector512<double>[] array) => ref MemoryMarshal.GetArrayDataReference(array);
+    private static ref Vector512<double> MemoryArrayRef(AlignedVectors buffer) => ref buffer.First;
 
     // Instant 0 of a work buffer, after the comb's history.
-    private ref Vector512<double> Base(Vector512<double>[] array) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(array), CombDelay);
+    private ref Vector512<double> Base(AlignedVectors buffer) => ref Unsafe.Add(ref buffer.First, CombDelay);
+
+    private void Cascade(AlignedVectors src, AlignedVectors dst, int n, NumeratorForm form, AlignedVectors coef, Span<Vector512<double>> state)
+    {
+        switch (form)
+        {
+            case NumeratorForm.BandPass:
+                Cascade<BandPassNumerator>(src, dst, n, coef, state);
+                break;
+            case NumeratorForm.Symmetric:
+                Cascade<SymmetricNumerator>(src, dst, n, coef, state);
+                break;
+            default:
+                Cascade<GeneralNumerator>(src, dst, n, coef, state);
+                break;
+        }
+    }
 
     // Runs a cascade over n instants, src -> dst (may be the same buffer), four sections per pass (state in registers).
-    private void Cascade<TForm>(Vector512<double>[] src, Vector512<double>[] dst, int n, Vector512<double>[] coef, Span<Vector512<double>> state)
+    private void Cascade<TForm>(AlignedVectors src, AlignedVectors dst, int n, AlignedVectors coef, Span<Vector512<double>> state)
         where TForm : struct, INumeratorForm
     {
         int count = state.Length / 2;
@@ -517,19 +678,19 @@ internal sealed class VectorChainKernel : ChainKernel
         {
             Vector512<double> x = Unsafe.Add(ref from, i);
             Vector512<double> y = x + u0;
-            u0 = Vector512.FusedMultiplyAdd(p0, y, Vector512.FusedMultiplyAdd(c0, x, v0));
+            u0 = TForm.S1(x, y, c0, p0, v0);
             v0 = TForm.S2(x, y, b0, q0);
             x = y;
             y = x + u1;
-            u1 = Vector512.FusedMultiplyAdd(p1, y, Vector512.FusedMultiplyAdd(c1, x, v1));
+            u1 = TForm.S1(x, y, c1, p1, v1);
             v1 = TForm.S2(x, y, b1, q1);
             x = y;
             y = x + u2;
-            u2 = Vector512.FusedMultiplyAdd(p2, y, Vector512.FusedMultiplyAdd(c2, x, v2));
+            u2 = TForm.S1(x, y, c2, p2, v2);
             v2 = TForm.S2(x, y, b2, q2);
             x = y;
             y = x + u3;
-            u3 = Vector512.FusedMultiplyAdd(p3, y, Vector512.FusedMultiplyAdd(c3, x, v3));
+            u3 = TForm.S1(x, y, c3, p3, v3);
             v3 = TForm.S2(x, y, b3, q3);
             Unsafe.Add(ref to, i) = y;
         }
@@ -554,11 +715,11 @@ internal sealed class VectorChainKernel : ChainKernel
         {
             Vector512<double> x = Unsafe.Add(ref from, i);
             Vector512<double> y = x + u0;
-            u0 = Vector512.FusedMultiplyAdd(p0, y, Vector512.FusedMultiplyAdd(c0, x, v0));
+            u0 = TForm.S1(x, y, c0, p0, v0);
             v0 = TForm.S2(x, y, b0, q0);
             x = y;
             y = x + u1;
-            u1 = Vector512.FusedMultiplyAdd(p1, y, Vector512.FusedMultiplyAdd(c1, x, v1));
+            u1 = TForm.S1(x, y, c1, p1, v1);
             v1 = TForm.S2(x, y, b1, q1);
             Unsafe.Add(ref to, i) = y;
         }
@@ -577,7 +738,7 @@ internal sealed class VectorChainKernel : ChainKernel
         {
             Vector512<double> x = Unsafe.Add(ref from, i);
             Vector512<double> y = x + u0;
-            u0 = Vector512.FusedMultiplyAdd(p0, y, Vector512.FusedMultiplyAdd(c0, x, v0));
+            u0 = TForm.S1(x, y, c0, p0, v0);
             v0 = TForm.S2(x, y, b0, q0);
             Unsafe.Add(ref to, i) = y;
         }
