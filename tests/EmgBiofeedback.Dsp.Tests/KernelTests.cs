@@ -59,6 +59,78 @@ public sealed class KernelTests
     }
 
     [Theory]
+    [InlineData(57, 50)]   // sub-blocks of one instant: every instant closes one
+    [InlineData(100, 1000)] // an output at every instant
+    [InlineData(250, 40)]  // sub-blocks of 25 instants, ten to a window
+    public void Vector_kernel_reproduces_the_scalar_kernel_bit_for_bit_at_other_windows_and_output_rates(double windowMs, double outputRateHz)
+    {
+        var options = new SignalChainOptions { OutputRateHz = outputRateHz, RmsEnvelope = { WindowMs = windowMs } };
+        var design = new SignalChainDesign(options, 1000, 8, 10, 5000);
+        ushort[] counts = SyntheticEmg.Generate(seed: 11, 1000, 8, 3000, 10, humCounts: 40);
+
+        (EnvelopeSample[] so, double[] sf) = ChainRunner.Run(new SignalChain(design, ChainKernelKind.Scalar), counts, 333);
+        (EnvelopeSample[] vo, double[] vf) = ChainRunner.Run(new SignalChain(design, ChainKernelKind.Vector), counts, 333);
+
+        Assert.True(so.Length >= 3000 / design.DecimationFactor * 8 - 8, $"{so.Length} outputs");
+        Assert.Equal(sf, vf);
+        Assert.Equal(so, vo);
+    }
+
+    [Theory]
+    [InlineData(8, 100, 50)]
+    [InlineData(8, 57, 50)]
+    [InlineData(8, 250, 40)]
+    [InlineData(16, 100, 50)]
+    [InlineData(5, 100, 50)]
+    public void Every_window_sum_and_count_range_of_the_vector_kernel_equals_the_scalar_kernels(int channels, double windowMs, double outputRateHz)
+    {
+        // Below the envelope samples: the sums of squares, the mains sums and the raw counts' min and max per window,
+        // which the samples only show through thresholds (flatline, clipping).
+        var options = new SignalChainOptions { OutputRateHz = outputRateHz, RmsEnvelope = { WindowMs = windowMs } };
+        var design = new SignalChainDesign(options, 1000, channels, 10, 5000);
+        ushort[] counts = SyntheticEmg.Generate(seed: 5, 1000, channels, 3000, 10, humCounts: 40);
+
+        List<double[]> scalar = KernelWindows(ChainKernel.Create(design, ChainKernelKind.Scalar), design, counts);
+        List<double[]> vector = KernelWindows(ChainKernel.Create(design, ChainKernelKind.Vector), design, counts);
+
+        Assert.True(scalar.Count >= 3000 / design.DecimationFactor - 1, $"{scalar.Count} windows");
+        Assert.Equal(scalar.Count, vector.Count);
+        for (int w = 0; w < scalar.Count; w++)
+        {
+            Assert.Equal(scalar[w], vector[w]);
+        }
+    }
+
+    // Drives a kernel the way SignalChain does, chunk by chunk, and keeps every window's quantities.
+    private static List<double[]> KernelWindows(ChainKernel kernel, SignalChainDesign design, ushort[] counts)
+    {
+        int channels = design.ChannelCount;
+        int frames = counts.Length / channels;
+        int subBlock = design.SubBlockSamples;
+        int decimation = design.DecimationFactor;
+        var windows = new List<double[]>();
+        long next = 0;
+        while (next < frames)
+        {
+            int n = (int)Math.Min(frames - next, ChainKernel.MaxChunk - (next % 7)); // uneven chunks
+            int toBoundary = subBlock - (int)(next % subBlock);
+            int firstOutput = (int)((decimation - ((next + toBoundary) % decimation)) % decimation) / subBlock;
+            int outputs = kernel.Process(counts.AsSpan((int)next * channels, n * channels), n, toBoundary, firstOutput, []);
+            for (int o = 0; o < outputs; o++)
+            {
+                var values = new List<double>();
+                for (int q = 0; q < ChainKernel.WindowQuantities; q++)
+                {
+                    values.AddRange(kernel.WindowValues(o, q).ToArray());
+                }
+                windows.Add([.. values]);
+            }
+            next += n;
+        }
+        return windows;
+    }
+
+    [Theory]
     [InlineData(5)] // a partial vector: the kernel's passes
     [InlineData(8)] // the default chain on eight channels: the kernel's one-pass path
     public void Outputs_do_not_depend_on_how_the_stream_is_cut_into_blocks(int channels)
