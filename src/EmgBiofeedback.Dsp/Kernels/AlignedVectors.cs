@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -25,6 +27,7 @@ internal sealed class AlignedVectors
         _storage = GC.AllocateArray<double>((length * DoublesPerVector) + DoublesPerVector - 1, pinned: true);
         long address = Marshal.UnsafeAddrOfPinnedArrayElement(_storage, 0).ToInt64();
         int misalignment = (int)(address % Alignment);
+        Debug.Assert(misalignment % sizeof(double) == 0, "a double[]'s elements are 8-byte aligned on 64-bit runtimes");
         _offset = misalignment == 0 ? 0 : (Alignment - misalignment) / sizeof(double);
     }
 
@@ -33,7 +36,7 @@ internal sealed class AlignedVectors
     public Span<Vector512<double>> Span =>
         MemoryMarshal.Cast<double, Vector512<double>>(_storage.AsSpan(_offset, Length * DoublesPerVector));
 
-    /// <summary>Element 0, for the kernels' unchecked loops.</summary>
+    /// <summary>Element 0, for the kernels' unchecked loops (of an empty buffer: a reference never to be read).</summary>
     public ref Vector512<double> First =>
         ref Unsafe.As<double, Vector512<double>>(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_storage), _offset));
 
@@ -43,14 +46,15 @@ internal sealed class AlignedVectors
         {
             if ((uint)index >= (uint)Length)
             {
-                ThrowOutOfRange(index);
+                ThrowOutOfRange(index, Length);
             }
             return ref Unsafe.Add(ref First, index);
         }
     }
 
-    private void ThrowOutOfRange(int index) =>
-        throw new ArgumentOutOfRangeException(nameof(index), index, $"The buffer holds {Length} vectors.");
+    [DoesNotReturn]
+    private static void ThrowOutOfRange(int index, int length) =>
+        throw new ArgumentOutOfRangeException(nameof(index), index, $"The buffer holds {length} vectors.");
 
     public Span<Vector512<double>> AsSpan(int start, int length) => Span.Slice(start, length);
 

@@ -7,9 +7,10 @@ namespace EmgBiofeedback.Dsp.Kernels;
 
 /// <summary>
 /// Eight channels per <see cref="Vector512{T}"/> of doubles, one vector per sample instant (the interleaved frame
-/// maps straight onto it). The chain runs in passes over a chunk of up to <see cref="ChainKernel.MaxChunk"/>
-/// instants, each pass keeping up to four sections' states and coefficients in registers; sections overlap across
-/// instants, so the recursion's latency does not bind. Same operations, same order as <see cref="ScalarChainKernel"/>.
+/// maps straight onto it), over chunks of up to <see cref="ChainKernel.MaxChunk"/> instants. Whole groups of eight
+/// channels with a four-section [1, 0, -1] band-pass and the comb notch (the defaults at 1 kHz) run in one pass per
+/// instant (<see cref="OnePass"/>); anything else runs in passes, each keeping up to four sections' states and
+/// coefficients in registers. Same operations, same order as <see cref="ScalarChainKernel"/>: bit-identical results.
 /// </summary>
 internal sealed class VectorChainKernel : ChainKernel
 {
@@ -18,9 +19,9 @@ internal sealed class VectorChainKernel : ChainKernel
 
     private readonly int _groups;
     private readonly bool _fullGroups;
-    private readonly bool _fused; // the default chain in one pass: FusedDefaultChain
-    private readonly AlignedVectors _fusedConstants; // scale, bias, comb A, -notch gain: [g * 4 + k]
-    private readonly AlignedVectors _completed;      // the sub-blocks one FusedChunk call closed, as ring entries: [k * 5 + q]
+    private readonly bool _onePass;            // OnePass runs every group, else the passes
+    private readonly AlignedVectors _onePassConstants; // scale, bias, comb A, -notch gain: [g * 4 + k]
+    private readonly AlignedVectors _completed;        // the sub-blocks one OnePassChunk call closed, as ring entries: [k * 5 + q]
     private readonly AlignedVectors _scale;
     private readonly AlignedVectors _bias;
     private readonly AlignedVectors _bpCoef;
@@ -30,7 +31,7 @@ internal sealed class VectorChainKernel : ChainKernel
     private readonly AlignedVectors _notchState;
     private readonly AlignedVectors _lpState;
     private readonly AlignedVectors _carry;   // the sub-block in progress: [g * 5 + q]
-    private readonly AlignedVectors _minMax;  // min and max of each sub-block completed in this call: [(g * maxCompleted + k) * 2 + q]
+    private readonly AlignedVectors _minMax;  // the passes' min and max of each sub-block completed in this call: [(g * maxCompleted + k) * 2 + q]
     private readonly AlignedVectors _ring;    // completed sub-blocks of the current window: [(entry * groups + g) * 5 + q]
     // Work buffers: [CombDelay + instant]; the first CombDelay entries of _a and _b hold the comb's history (its last N
     // inputs and outputs) while the comb runs.
@@ -45,13 +46,13 @@ internal sealed class VectorChainKernel : ChainKernel
         : base(design, ((design.ChannelCount + Lanes - 1) / Lanes) * Lanes)
     {
         _groups = PaddedChannels / Lanes;
-        _fused = CombDelay > 0 && Bp.Count == 4 && Bp.Form == NumeratorForm.BandPass && Channels % Lanes == 0 && Avx512F.IsSupported && Avx2.IsSupported;
+        _fullGroups = Channels % Lanes == 0;
+        _onePass = _fullGroups && CombDelay > 0 && Bp.Count == 4 && Bp.Form == NumeratorForm.BandPass && Avx512F.IsSupported && Avx2.IsSupported;
         _a = new AlignedVectors(CombDelay + MaxChunk);
         _b = new AlignedVectors(CombDelay + MaxChunk);
         _c = new AlignedVectors(CombDelay + MaxChunk);
         _combIn = new AlignedVectors(_groups * CombDelay);
         _combOut = new AlignedVectors(_groups * CombDelay);
-        _fullGroups = Channels % Lanes == 0;
         _scale = new AlignedVectors(_groups);
         _bias = new AlignedVectors(_groups);
         Span<double> lanes = stackalloc double[Lanes];
@@ -70,23 +71,24 @@ internal sealed class VectorChainKernel : ChainKernel
             }
             _bias[g] = Vector512.Create<double>(lanes);
         }
-        _bpCoef = Coefficients(Bp);
-        _fusedConstants = new AlignedVectors(_groups * 4);
-        _completed = new AlignedVectors(MaxCompleted * RingSums);
-        for (int g = 0; g < _groups; g++)
+        // Each path's own buffers only (the other's are empty).
+        _onePassConstants = new AlignedVectors(_onePass ? _groups * 4 : 0);
+        _completed = new AlignedVectors(_onePass ? MaxCompleted * RingSums : 0);
+        _minMax = new AlignedVectors(_onePass ? 0 : _groups * MaxCompleted * 2);
+        for (int g = 0; g < (_onePass ? _groups : 0); g++)
         {
-            _fusedConstants[g * 4] = _scale[g];
-            _fusedConstants[(g * 4) + 1] = _bias[g];
-            _fusedConstants[(g * 4) + 2] = Vector512.Create(CombA);
-            _fusedConstants[(g * 4) + 3] = Vector512.Create(NegNotchGain);
+            _onePassConstants[g * 4] = _scale[g];
+            _onePassConstants[(g * 4) + 1] = _bias[g];
+            _onePassConstants[(g * 4) + 2] = Vector512.Create(CombA);
+            _onePassConstants[(g * 4) + 3] = Vector512.Create(NegNotchGain);
         }
+        _bpCoef = Coefficients(Bp);
         _notchCoef = Coefficients(Notch);
         _lpCoef = Coefficients(Lp);
         _bpState = new AlignedVectors(_groups * 2 * Bp.Count);
         _notchState = new AlignedVectors(_groups * 2 * Notch.Count);
         _lpState = new AlignedVectors(_groups * 2 * Lp.Count);
         _carry = new AlignedVectors(_groups * RingSums);
-        _minMax = new AlignedVectors(_groups * MaxCompleted * 2);
         _ring = new AlignedVectors(RingLength * _groups * RingSums);
         Reset();
     }
@@ -98,14 +100,11 @@ internal sealed class VectorChainKernel : ChainKernel
         int position = _ringPosition;
         for (int g = 0; g < _groups; g++)
         {
-            if (_fused)
+            if (_onePass)
             {
-                int n = CombDelay;
-                _combIn.AsSpan(g * n, n).CopyTo(_a.Span);
-                _combOut.AsSpan(g * n, n).CopyTo(_b.Span);
-                outputs = FusedDefaultChain(counts, frames, toBoundary, completed, firstOutput, g, out position);
-                _a.AsSpan(frames, n).CopyTo(_combIn.AsSpan(g * n, n));
-                _b.AsSpan(frames, n).CopyTo(_combOut.AsSpan(g * n, n));
+                LoadCombHistory(g);
+                outputs = OnePass(counts, frames, toBoundary, completed, firstOutput, g, out position);
+                SaveCombHistory(g, frames);
                 FinishGroup(filtered, frames, toBoundary, firstOutput, outputs, g);
                 continue;
             }
@@ -121,12 +120,9 @@ internal sealed class VectorChainKernel : ChainKernel
             Span<Vector512<double>> notchState = _notchState.AsSpan(g * 2 * Notch.Count, 2 * Notch.Count);
             if (CombDelay > 0)
             {
-                int n = CombDelay;
-                _combIn.AsSpan(g * n, n).CopyTo(_a.Span);
-                _combOut.AsSpan(g * n, n).CopyTo(_b.Span);
+                LoadCombHistory(g);
                 outputs = CombAndSums(frames, toBoundary, completed, firstOutput, g, out position);
-                _a.AsSpan(frames, n).CopyTo(_combIn.AsSpan(g * n, n));
-                _b.AsSpan(frames, n).CopyTo(_combOut.AsSpan(g * n, n));
+                SaveCombHistory(g, frames);
             }
             else if (Notch.Form == NumeratorForm.Symmetric)
             {
@@ -145,6 +141,22 @@ internal sealed class VectorChainKernel : ChainKernel
         return outputs;
     }
 
+    // The comb's last N inputs and outputs of group g into the N entries before instant 0 of _a and _b, and back
+    // (the last N of this chunk) after it.
+    private void LoadCombHistory(int g)
+    {
+        int n = CombDelay;
+        _combIn.AsSpan(g * n, n).CopyTo(_a.Span);
+        _combOut.AsSpan(g * n, n).CopyTo(_b.Span);
+    }
+
+    private void SaveCombHistory(int g, int frames)
+    {
+        int n = CombDelay;
+        _a.AsSpan(frames, n).CopyTo(_combIn.AsSpan(g * n, n));
+        _b.AsSpan(frames, n).CopyTo(_combOut.AsSpan(g * n, n));
+    }
+
     private void FinishGroup(Span<double> filtered, int frames, int toBoundary, int firstOutput, int outputs, int g)
     {
         if (Design.LinearEnvelopeEnabled)
@@ -157,36 +169,29 @@ internal sealed class VectorChainKernel : ChainKernel
         }
     }
 
-    // The default chain in one pass per sample instant: counts -> µV, four band-pass sections [1, 0, -1], the comb and
-    // the sums. Run as separate passes, each pass waits on its own recursion's latency (the sections' 7 cycles, the
+    // Group g's chunk in one pass per sample instant: counts -> µV, four band-pass sections [1, 0, -1], the comb and
+    // the sums. Run as separate passes, each pass waits on its own recursion's latency (the sections' 6-7 cycles, the
     // sums' 4) with the core's other units idle; in one loop the out-of-order core overlaps them across instants.
     // Same operations in the same order as the passes, so the results are bit-identical.
-    private int FusedDefaultChain(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int completed, int firstOutput, int g, out int position)
+    private int OnePass(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int completed, int firstOutput, int g, out int position)
     {
-        FusedChunk(ref Unsafe.Add(ref MemoryMarshal.GetReference(counts), g * Lanes), Channels, frames, toBoundary, SubBlock,
-            ref _bpCoef.First, ref _bpState[g * 8], ref _carry[g * RingSums], ref _fusedConstants[g * 4],
+        OnePassChunk(ref Unsafe.Add(ref MemoryMarshal.GetReference(counts), g * Lanes), Channels, frames, toBoundary, SubBlock,
+            ref _bpCoef.First, ref _bpState[g * 2 * Bp.Count], ref _carry[g * RingSums], ref _onePassConstants[g * 4],
             ref Base(_a), ref Base(_b), CombDelay, ref _completed.First);
 
         // The sub-blocks' sums into the ring; each output's window summed afresh from it.
-        ref Vector512<double> ring = ref _ring.First;
         ref Vector512<double> done = ref _completed.First;
         position = _ringPosition;
         int outputs = 0;
         int nextOutput = firstOutput;
         for (int k = 0; k < completed; k++)
         {
-            ref Vector512<double> entry = ref Unsafe.Add(ref ring, ((position * _groups) + g) * RingSums);
+            ref Vector512<double> entry = ref RingEntry(position, g);
             for (int q = 0; q < RingSums; q++)
             {
                 Unsafe.Add(ref entry, q) = Unsafe.Add(ref done, (k * RingSums) + q);
             }
-            position = position + 1 == RingLength ? 0 : position + 1;
-            if (k == nextOutput)
-            {
-                SumWindow(outputs, g, position);
-                outputs++;
-                nextOutput += SubBlocksPerOutput;
-            }
+            position = RingAdvanced(g, k, position, ref nextOutput, ref outputs);
         }
         return outputs;
     }
@@ -194,8 +199,9 @@ internal sealed class VectorChainKernel : ChainKernel
     // Instants [0, frames): sums and the raw counts' min and max closed into `done` at every sub-block end
     // ([k * 5 + q], as a ring entry), the open sub-block carried in `carry`. Static, every input behind a ref, one loop
     // with no call in it: the shape in which the JIT keeps the states in registers whether or not it has profile data
-    // (with the sub-block bookkeeping's calls in the loop it spilled them to the stack without: 3.5x slower).
-    private static void FusedChunk(ref ushort first, int stride, int frames, int toBoundary, int subBlock, ref Vector512<double> cf,
+    // (with the sub-block bookkeeping's calls in the loop it spilled them to the stack without: 3.5x slower). The
+    // sections need no c or b2 (BandPassNumerator ignores them).
+    private static void OnePassChunk(ref ushort first, int stride, int frames, int toBoundary, int subBlock, ref Vector512<double> cf,
         ref Vector512<double> st, ref Vector512<double> carry, ref Vector512<double> consts, ref Vector512<double> a, ref Vector512<double> b,
         int lag, ref Vector512<double> done)
     {
@@ -271,8 +277,12 @@ internal sealed class VectorChainKernel : ChainKernel
         carry = sq;
         Unsafe.Add(ref carry, 1) = band;
         Unsafe.Add(ref carry, 2) = removed;
-        Unsafe.Add(ref carry, 3) = Vector512.MinNative(Unsafe.Add(ref carry, 3), Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umn)));
-        Unsafe.Add(ref carry, 4) = Vector512.MaxNative(Unsafe.Add(ref carry, 4), Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umx)));
+        if (frames > boundary - subBlock)
+        {
+            // Instants since the last boundary (or the chunk's start): their count range joins the open sub-block's.
+            Unsafe.Add(ref carry, 3) = Vector512.MinNative(Unsafe.Add(ref carry, 3), Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umn)));
+            Unsafe.Add(ref carry, 4) = Vector512.MaxNative(Unsafe.Add(ref carry, 4), Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(umx)));
+        }
     }
 
     public override void Reset()
@@ -433,19 +443,7 @@ internal sealed class VectorChainKernel : ChainKernel
             }
             if (k < completed)
             {
-                int entry = ((position * _groups) + g) * RingSums;
-                _ring[entry] = sq;
-                _ring[entry + 1] = band;
-                _ring[entry + 2] = removed;
-                _ring[entry + 3] = _minMax[((g * MaxCompleted) + k) * 2];
-                _ring[entry + 4] = _minMax[(((g * MaxCompleted) + k) * 2) + 1];
-                position = position + 1 == RingLength ? 0 : position + 1;
-                if (k == nextOutput)
-                {
-                    SumWindow(outputs, g, position);
-                    outputs++;
-                    nextOutput += SubBlocksPerOutput;
-                }
+                position = CloseSubBlock(g, k, position, sq, band, removed, ref nextOutput, ref outputs);
                 sq = Vector512<double>.Zero;
                 band = Vector512<double>.Zero;
                 removed = Vector512<double>.Zero;
@@ -472,8 +470,8 @@ internal sealed class VectorChainKernel : ChainKernel
         Vector512<double> combA = Vector512.Create(CombA);
         ref Vector512<double> a = ref Base(_a);
         ref Vector512<double> b = ref Base(_b);
-        ref Vector512<double> aLag = ref MemoryArrayRef(_a);
-        ref Vector512<double> bLag = ref MemoryArrayRef(_b);
+        ref Vector512<double> aLag = ref _a.First;
+        ref Vector512<double> bLag = ref _b.First;
         position = _ringPosition;
         int outputs = 0;
         int nextOutput = firstOutput;
@@ -506,14 +504,25 @@ internal sealed class VectorChainKernel : ChainKernel
         return outputs;
     }
 
+    // A sub-block of the passes complete: its sums and count range into the ring.
     private int CloseSubBlock(int g, int k, int position, Vector512<double> sq, Vector512<double> band, Vector512<double> removed, ref int nextOutput, ref int outputs)
     {
-        int entry = ((position * _groups) + g) * RingSums;
-        _ring[entry] = sq;
-        _ring[entry + 1] = band;
-        _ring[entry + 2] = removed;
-        _ring[entry + 3] = _minMax[((g * MaxCompleted) + k) * 2];
-        _ring[entry + 4] = _minMax[(((g * MaxCompleted) + k) * 2) + 1];
+        ref Vector512<double> entry = ref RingEntry(position, g);
+        entry = sq;
+        Unsafe.Add(ref entry, 1) = band;
+        Unsafe.Add(ref entry, 2) = removed;
+        Unsafe.Add(ref entry, 3) = _minMax[((g * MaxCompleted) + k) * 2];
+        Unsafe.Add(ref entry, 4) = _minMax[(((g * MaxCompleted) + k) * 2) + 1];
+        return RingAdvanced(g, k, position, ref nextOutput, ref outputs);
+    }
+
+    // Group g's five sums of the ring entry at `position`.
+    private ref Vector512<double> RingEntry(int position, int g) => ref Unsafe.Add(ref _ring.First, ((position * _groups) + g) * RingSums);
+
+    // Completed sub-block k of this call is in the ring at `position`: the next entry is the oldest, and at an output
+    // the window is summed.
+    private int RingAdvanced(int g, int k, int position, ref int nextOutput, ref int outputs)
+    {
         position = position + 1 == RingLength ? 0 : position + 1;
         if (k == nextOutput)
         {
@@ -603,8 +612,6 @@ internal sealed class VectorChainKernel : ChainKernel
         }
     }
 
-    private static ref Vector512<double> MemoryArrayRef(AlignedVectors buffer) => ref buffer.First;
-
     // Instant 0 of a work buffer, after the comb's history.
     private ref Vector512<double> Base(AlignedVectors buffer) => ref Unsafe.Add(ref buffer.First, CombDelay);
 
@@ -635,7 +642,7 @@ internal sealed class VectorChainKernel : ChainKernel
         }
         ref Vector512<double> from = ref Base(src);
         ref Vector512<double> to = ref Base(dst);
-        ref Vector512<double> cf = ref MemoryArrayRef(coef);
+        ref Vector512<double> cf = ref coef.First;
         ref Vector512<double> st = ref MemoryMarshal.GetReference(state);
         int k = 0;
         while (k < count)
