@@ -24,10 +24,7 @@ public sealed class FilterDesignTests
     [MemberData(nameof(BandPassCases))]
     public void Band_pass_response_matches_SciPy_butter_within_a_hundredth_of_a_dB_in_the_pass_band(double fs, double low, double high, int order)
     {
-        var options = new SignalChainOptions();
-        options.BandPass.LowHz = low;
-        options.BandPass.HighHz = high;
-        options.BandPass.Order = order;
+        SignalChainOptions options = BandPassOptions(low, high, order);
         var design = new SignalChainDesign(options, fs, 1, 12, 5000);
 
         double top = Math.Min(high, 0.45 * fs);
@@ -52,11 +49,7 @@ public sealed class FilterDesignTests
     [MemberData(nameof(BandPassCases))]
     public void The_band_pass_runs_with_the_designed_response_and_at_most_four_times_its_round_off(double fs, double low, double high, int order)
     {
-        var options = new SignalChainOptions();
-        options.BandPass.LowHz = low;
-        options.BandPass.HighHz = high;
-        options.BandPass.Order = order;
-        var design = new SignalChainDesign(options, fs, 1, 12, 5000);
+        var design = new SignalChainDesign(BandPassOptions(low, high, order), fs, 1, 12, 5000);
         NormalizedCascade run = design.BandPassCascade;
 
         Assert.Equal(order, run.Count);
@@ -255,6 +248,9 @@ public sealed class FilterDesignTests
         Assert.Equal(5000.0 * 1000 / 1024 / 200, design.MicrovoltsPerCount[0], 12);
         Assert.Equal(512, design.AdcOffsetCounts[1]);
     }
+
+    private static SignalChainOptions BandPassOptions(double low, double high, int order) =>
+        new() { BandPass = { LowHz = low, HighHz = high, Order = order } };
 
     private static double Db(Complex h) => 20 * Math.Log10(h.Magnitude);
 }

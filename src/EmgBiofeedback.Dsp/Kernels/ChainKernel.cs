@@ -171,20 +171,19 @@ internal readonly struct SymmetricNumerator : INumeratorForm
     public static double S2(double x, double y, double b2, double negA2) => Math.FusedMultiplyAdd(negA2, y, x);
 }
 
-/// <summary>Numerator [1, c, b2]: s2 = b2 x - a2 y.</summary>
+/// <summary>Numerator [1, c, b2]: s2 = b2 x - a2 y; s1 as in <see cref="SymmetricNumerator"/>.</summary>
 internal readonly struct GeneralNumerator : INumeratorForm
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> S1(Vector512<double> x, Vector512<double> y, Vector512<double> c, Vector512<double> negA1, Vector512<double> s2) =>
-        Vector512.FusedMultiplyAdd(negA1, y, Vector512.FusedMultiplyAdd(c, x, s2));
+        SymmetricNumerator.S1(x, y, c, negA1, s2);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<double> S2(Vector512<double> x, Vector512<double> y, Vector512<double> b2, Vector512<double> negA2) =>
         Vector512.FusedMultiplyAdd(negA2, y, b2 * x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static double S1(double x, double y, double c, double negA1, double s2) =>
-        Math.FusedMultiplyAdd(negA1, y, Math.FusedMultiplyAdd(c, x, s2));
+    public static double S1(double x, double y, double c, double negA1, double s2) => SymmetricNumerator.S1(x, y, c, negA1, s2);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static double S2(double x, double y, double b2, double negA2) => Math.FusedMultiplyAdd(negA2, y, b2 * x);
