@@ -32,6 +32,7 @@ public sealed class AcquisitionLoop
     private bool _helloSinceConnect;
     private long _reconnects;
     private long _sourceGeneration;
+    private IReadOnlyList<ChannelScale>? _connectionScales;
     private volatile bool _connected;
 
     public AcquisitionLoop(IBoardLink link, IEnumerable<IAcquisitionSink> sinks, AcquisitionOptions options, TimeProvider time, ILogger<AcquisitionLoop> logger)
@@ -82,6 +83,7 @@ public sealed class AcquisitionLoop
             }
             await using (connection.ConfigureAwait(false))
             {
+                _connectionScales = connection.Scales;
                 _connected = true;
                 _helloSinceConnect = false;
                 AcquisitionLog.Connected(_logger, _link.Description);
@@ -211,6 +213,10 @@ public sealed class AcquisitionLoop
 
             case MessageType.Hello:
                 BoardInfo board = message.Info!;
+                if (_connectionScales is { } scales && scales.Count == board.ChannelCount)
+                {
+                    board = board with { Scales = scales }; // a recording's own calibration, which the wire does not carry
+                }
                 _helloSinceConnect = true;
                 ReportContinuity(message.Continuity, message.LostBefore);
                 if (SameShape(_lastBoard, board))

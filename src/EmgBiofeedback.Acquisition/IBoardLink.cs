@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using EmgBiofeedback.Protocol;
 
 namespace EmgBiofeedback.Acquisition;
 
@@ -26,4 +27,11 @@ public interface IBoardConnection : IAsyncDisposable
 
     /// <summary>Sends one encoded command frame.</summary>
     ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What the counts of this connection mean, per channel, when the source knows it (a replayed recording carries its
+    /// own calibration); null for a board, whose counts the station converts with its configured sensor gain. The
+    /// acquisition loop attaches it to the <see cref="BoardInfo"/> it hands the sinks.
+    /// </summary>
+    IReadOnlyList<ChannelScale>? Scales => null;
 }

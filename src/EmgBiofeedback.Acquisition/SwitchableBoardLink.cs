@@ -60,6 +60,8 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
 
         public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) => inner.SendAsync(frame, cancellationToken);
 
+        public IReadOnlyList<Protocol.ChannelScale>? Scales => inner.Scales;
+
         /// <summary>Ends the inner connection; the loop's pending read then finishes and it reconnects.</summary>
         public async Task EndAsync()
         {

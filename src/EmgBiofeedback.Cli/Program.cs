@@ -20,13 +20,14 @@ internal static class Program
         var info = new Command("info", "Header, channels, duration and annotations of a recording.") { file };
         info.SetAction(r => Run(() => Info(r.GetValue(file)!)));
 
+        var signals = new Option<string?>("--signals") { Description = "Signals to use, by label, comma-separated (default: the voltage signals at their most common rate; export: all signals of one rate)." };
         var speed = new Option<double>("--speed") { Description = "1 = real time, N = N times faster, 0 = as fast as possible.", DefaultValueFactory = _ => 0 };
-        var replay = new Command("replay", "Replays a recording through the live pipeline (decoder, acquisition loop, signal chain).") { file, speed };
-        replay.SetAction((r, ct) => RunAsync(() => ReplayAsync(r.GetValue(file)!, r.GetValue(speed), ct)));
+        var replay = new Command("replay", "Replays a recording through the live pipeline (decoder, acquisition loop, signal chain).") { file, speed, signals };
+        replay.SetAction((r, ct) => RunAsync(() => ReplayAsync(r.GetValue(file)!, r.GetValue(speed), Labels(r.GetValue(signals)), ct)));
 
         var outCsv = new Option<FileInfo>("--out") { Description = "Output CSV file.", Required = true };
-        var process = new Command("process", "Runs the whole signal chain offline: RMS envelope and quality per channel, as CSV.") { file, outCsv };
-        process.SetAction(r => Run(() => Process(r.GetValue(file)!, r.GetValue(outCsv)!)));
+        var process = new Command("process", "Runs the whole signal chain offline: RMS envelope and quality per channel, as CSV.") { file, outCsv, signals };
+        process.SetAction(r => Run(() => Process(r.GetValue(file)!, r.GetValue(outCsv)!, Labels(r.GetValue(signals)))));
 
         var source = new Argument<FileInfo>("source") { Description = "BioSPPy text (.txt) or CSV (.csv) file of ADC counts." };
         var outBdf = new Option<FileInfo>("--out") { Description = "BDF+ file to write.", Required = true };
@@ -42,9 +43,9 @@ internal static class Program
             Console.WriteLine($"Wrote {r.GetValue(outBdf)!.FullName}");
         }));
 
-        var csv = new Option<FileInfo>("--csv") { Description = "CSV file to write (counts and µV per channel).", Required = true };
-        var export = new Command("export", "Exports a recording's samples as CSV.") { file, csv };
-        export.SetAction(r => Run(() => Export(r.GetValue(file)!, r.GetValue(csv)!)));
+        var csv = new Option<FileInfo>("--csv") { Description = "CSV file to write (digital value and physical value per signal; voltages in µV).", Required = true };
+        var export = new Command("export", "Exports a recording's samples as CSV, exact physical values.") { file, csv, signals };
+        export.SetAction(r => Run(() => Export(r.GetValue(file)!, r.GetValue(csv)!, Labels(r.GetValue(signals)))));
 
         var seconds = new Option<double>("--seconds") { Description = "How long to record.", DefaultValueFactory = _ => 30 };
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Recordings folder.", Required = true };
@@ -97,35 +98,90 @@ internal static class Program
         }
     }
 
-    private static RecordingFile Open(FileInfo file)
+    private static IReadOnlyList<string>? Labels(string? list) =>
+        string.IsNullOrWhiteSpace(list) ? null : list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
+    private static RecordingFile Open(FileInfo file, IReadOnlyList<string>? signals = null)
     {
-        var recording = new RecordingFile(file.FullName);
-        if (recording.Truncated)
+        RecordingFile recording;
+        try
         {
-            Console.Error.WriteLine($"warning: {file.Name} is truncated (the recorder did not finish); reading its {recording.RecordCount} complete records.");
+            recording = new RecordingFile(file.FullName, signals);
+        }
+        catch (InvalidDataException e) when (!e.Message.StartsWith(file.Name, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"{file.Name}: {e.Message}", e);
+        }
+        foreach (string w in recording.Warnings)
+        {
+            Console.Error.WriteLine($"warning: {Printable(w)}");
+        }
+        if (recording.Note is { } note)
+        {
+            Console.Error.WriteLine($"note: {Printable(note)}");
         }
         return recording;
     }
 
+    /// <summary>Text from a file as a terminal may print it: control characters escaped.</summary>
+    private static string Printable(string s)
+    {
+        var b = new System.Text.StringBuilder(s.Length);
+        foreach (char c in s)
+        {
+            if (char.IsControl(c) || c is '\u2028' or '\u2029' || char.GetUnicodeCategory(c) == UnicodeCategory.Format)
+            {
+                b.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            }
+            else
+            {
+                b.Append(c);
+            }
+        }
+        return b.ToString();
+    }
+
     private static void Info(FileInfo file)
     {
-        using RecordingFile r = Open(file);
-        BdfHeader h = r.Header;
-        Console.WriteLine($"file:       {file.FullName}");
-        Console.WriteLine($"format:     {(h.Is24Bit ? "BDF" : "EDF")} {h.Reserved}");
-        Console.WriteLine($"patient:    {h.PatientId}");
-        Console.WriteLine($"recording:  {h.RecordingId}");
+        if (!file.Exists)
+        {
+            throw new FileNotFoundException($"No recording at {file.Name}.", file.FullName);
+        }
+        using var reader = new BdfReader(file.FullName);
+        BdfHeader h = reader.Header;
+        foreach (string w in reader.Warnings)
+        {
+            Console.Error.WriteLine($"warning: {Printable(w)}");
+        }
+        Console.WriteLine($"file:       {Printable(file.Name)}");
+        Console.WriteLine($"format:     {(h.Is24Bit ? "BDF" : "EDF")}{(h.Reserved.Length > 0 ? " " + Printable(h.Reserved) : "")}{(reader.IsDiscontinuous ? " (discontinuous)" : "")}");
+        Console.WriteLine($"patient:    {Printable(h.PatientId)}");
+        Console.WriteLine($"recording:  {Printable(h.RecordingId)}");
         Console.WriteLine($"start:      {h.StartTime:yyyy-MM-dd HH:mm:ss}");
-        Console.WriteLine($"duration:   {r.RecordCount * h.RecordDurationSeconds} s ({r.RecordCount} records{(r.Truncated ? ", truncated" : "")})");
-        Console.WriteLine($"board:      {r.ChannelCount} ch x {r.SampleRateHz} Hz, {r.Board.AdcBits}-bit ADC, {r.Board.ReferenceMillivolts} mV");
+        double span = reader.RecordCount == 0 ? 0 : reader.RecordOnsetSeconds(reader.RecordCount - 1) + h.RecordDurationSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"duration:   {span:0.###} s ({reader.RecordCount} records of {h.RecordDurationSeconds:0.######} s{(reader.Truncated ? ", truncated" : "")})"));
+        Console.WriteLine($"signals:    {h.Signals.Count}{(h.AnnotationSignalIndices.Count > 0 ? $" and {h.AnnotationSignalIndices.Count} annotations signal{(h.AnnotationSignalIndices.Count > 1 ? "s" : "")}" : "")}");
         for (int c = 0; c < h.Signals.Count; c++)
         {
             BdfSignal s = h.Signals[c];
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"channel {c + 1}:  {s.Label,-8} {s.UnitsPerDigit:G6} {s.PhysicalDimension}/count, {s.Transducer}"));
+            string unit = s.PhysicalDimension.Length > 0 ? s.PhysicalDimension : "(no unit)";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"signal {c + 1,3}: {Printable(s.Label),-16} {s.SamplesPerRecord / h.RecordDurationSeconds,9:0.###} Hz  {Printable(unit),-8} physical {s.PhysicalMinimum:G6} to {s.PhysicalMaximum:G6}, digital {s.DigitalMinimum} to {s.DigitalMaximum}{(s.Transducer.Length > 0 ? ", " + Printable(s.Transducer) : "")}{(s.Prefiltering.Length > 0 ? ", " + Printable(s.Prefiltering) : "")}"));
         }
-        foreach (BdfAnnotation a in r.Annotations)
+        try
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"annotation: {a.OnsetSeconds,10:F3} s {(a.DurationSeconds is { } d ? $"({d:F3} s) " : "")}{a.Text}"));
+            using var r = new RecordingFile(file.FullName);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"board:      {r.ChannelCount} ch x {r.SampleRateHz:0.###} Hz, {r.Board.AdcBits}-bit ADC{(r.Board.ReferenceMillivolts > 0 ? $", {r.Board.ReferenceMillivolts} mV" : "")} (the signals replay and process run: {Printable(string.Join(", ", r.Labels))})"));
+        }
+        catch (InvalidDataException e)
+        {
+            Console.WriteLine($"board:      none: {Printable(e.Message)}");
+        }
+        foreach (BdfAnnotation a in reader.ReadAnnotations())
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"annotation: {a.OnsetSeconds,10:F3} s {(a.DurationSeconds is { } d ? $"({d:F3} s) " : "")}{Printable(a.Text)}"));
         }
     }
 
@@ -158,15 +214,15 @@ internal static class Program
             throw new ArgumentException(validation.FailureMessage);
         }
         var frames = new List<ActivationFrame>();
-        await ReplayCoreAsync(file, 0, frames.Add, cancellationToken).ConfigureAwait(false);
+        await ReplayCoreAsync(file, 0, null, frames.Add, cancellationToken).ConfigureAwait(false);
         long points = await HistoryBackfill.WriteAsync(options, new HistorySession(session, patient), start, frames, cancellationToken).ConfigureAwait(false);
         Console.WriteLine($"Wrote {points} points ({frames.Count} activation frames) of session {session} to {url}.");
     }
 
-    private static async Task ReplayAsync(FileInfo file, double speed, CancellationToken cancellationToken)
+    private static async Task ReplayAsync(FileInfo file, double speed, IReadOnlyList<string>? signals, CancellationToken cancellationToken)
     {
         long count = 0;
-        (ReplayBoardLink link, AcquisitionLoop loop, ActivationFrame? last, TimeSpan elapsed) = await ReplayCoreAsync(file, speed, f =>
+        (ReplayBoardLink link, AcquisitionLoop loop, ActivationFrame? last, TimeSpan elapsed) = await ReplayCoreAsync(file, speed, signals, f =>
         {
             if (speed > 0 && ++count % 50 == 0)
             {
@@ -179,13 +235,19 @@ internal static class Program
 
     /// <summary>The recording through exactly the live path: replay link, decoder, acquisition loop, signal chain.</summary>
     private static async Task<(ReplayBoardLink Link, AcquisitionLoop Loop, ActivationFrame? Last, TimeSpan Elapsed)> ReplayCoreAsync(
-        FileInfo file, double speed, Action<ActivationFrame> onFrame, CancellationToken cancellationToken)
+        FileInfo file, double speed, IReadOnlyList<string>? signals, Action<ActivationFrame> onFrame, CancellationToken cancellationToken)
     {
-        using (Open(file))
+        using (RecordingFile checkedFile = Open(file, signals))
         {
-            // Fail on a missing or foreign file before starting the loop.
+            // Fail on a missing or foreign file, one that cannot be replayed, or one the chain cannot filter, before
+            // starting the loop.
+            if (checkedFile.ReplayRefusal() is { } why)
+            {
+                throw new InvalidDataException($"{file.Name} cannot be replayed: {why}.");
+            }
+            RecordingProcessor.CreateChain(checkedFile, new SignalChainOptions());
         }
-        var link = new ReplayBoardLink(file.FullName, speed, TimeProvider.System);
+        var link = new ReplayBoardLink(file.FullName, speed, TimeProvider.System, 0, signals);
         var pipeline = new LivePipeline(new SignalChainOptions(), [], TimeProvider.System);
         using Subscription<ActivationFrame> frames = pipeline.Activation.Subscribe(1 << 18);
         var loop = new AcquisitionLoop(link, [pipeline], new AcquisitionOptions(), TimeProvider.System, NullLogger<AcquisitionLoop>.Instance);
@@ -214,10 +276,12 @@ internal static class Program
         return (link, loop, last, watch.Elapsed);
     }
 
-    private static void Process(FileInfo file, FileInfo output)
+    private static void Process(FileInfo file, FileInfo output, IReadOnlyList<string>? signals)
     {
-        using RecordingFile r = Open(file);
-        int rate = r.SampleRateHz, channels = r.ChannelCount;
+        using RecordingFile r = Open(file, signals);
+        double rate = r.SampleRateHz;
+        int channels = r.ChannelCount;
+        RecordingProcessor.CreateChain(r, new SignalChainOptions()); // a rate or scale the chain cannot take fails here, before any output
         using var writer = new StreamWriter(output.FullName);
         writer.WriteLine("sample_index,time_s," + string.Join(',', r.Labels.SelectMany(l => new[] { $"{l} rms_uV", $"{l} quality", $"{l} valid" })));
         long lines = 0;
@@ -226,49 +290,45 @@ internal static class Program
             for (int o = 0; o < outputs.Length; o += channels)
             {
                 var line = new System.Text.StringBuilder();
-                line.Append(CultureInfo.InvariantCulture, $"{outputs[o].SampleIndex},{outputs[o].SampleIndex / (double)rate:F3}");
+                line.Append(CultureInfo.InvariantCulture, $"{outputs[o].SampleIndex},{outputs[o].SampleIndex / rate:F3}");
                 for (int c = 0; c < channels; c++)
                 {
                     EnvelopeSample s = outputs[o + c];
-                    line.Append(CultureInfo.InvariantCulture, $",{s.RmsMicrovolts:F3},{s.Quality},{(s.IsValid ? 1 : 0)}");
+                    line.Append(CultureInfo.InvariantCulture, $",{s.RmsMicrovolts:G9},{s.Quality},{(s.IsValid ? 1 : 0)}");
                 }
                 writer.WriteLine(line);
                 if (++lines % 3000 == 0)
                 {
-                    Console.Error.Write($"\rprocessed {outputs[o].SampleIndex / rate} of {r.RecordCount} s");
+                    Console.Error.Write($"\rprocessed {outputs[o].SampleIndex / rate:F0} s");
                 }
             }
         });
-        Console.Error.WriteLine($"\rprocessed {r.RecordCount}/{r.RecordCount} s -> {output.FullName}");
+        Console.Error.WriteLine($"\rprocessed {r.RecordCount} records -> {output.Name}");
     }
 
-    private static void Export(FileInfo file, FileInfo csv)
+    private static void Export(FileInfo file, FileInfo csv, IReadOnlyList<string>? signals)
     {
-        using RecordingFile r = Open(file);
-        int rate = r.SampleRateHz, channels = r.ChannelCount;
-        var counts = new ushort[rate * channels];
-        var recorded = new bool[rate];
-        double[] scale = r.Header.Signals.Select(s => s.UnitsPerDigit).ToArray();
-        double[] zero = r.Header.Signals.Select(s => (double)RecordingLayout.ZeroCount(s)).ToArray();
-        using var writer = new StreamWriter(csv.FullName);
-        writer.WriteLine("sample_index,time_s,recorded," + string.Join(',', r.Labels.SelectMany(l => new[] { $"{l} counts", $"{l} uV" })));
-        for (long rec = 0; rec < r.RecordCount; rec++)
+        if (!file.Exists)
         {
-            r.ReadRecord(rec, counts, recorded);
-            for (int i = 0; i < rate; i++)
-            {
-                long index = rec * rate + i;
-                var line = new System.Text.StringBuilder();
-                line.Append(CultureInfo.InvariantCulture, $"{index},{index / (double)rate:F4},{(recorded[i] ? 1 : 0)}");
-                for (int c = 0; c < channels; c++)
-                {
-                    ushort v = counts[i * channels + c];
-                    line.Append(CultureInfo.InvariantCulture, $",{v},{(v - zero[c]) * scale[c]:F3}");
-                }
-                writer.WriteLine(line);
-            }
+            throw new FileNotFoundException($"No recording at {file.Name}.", file.FullName);
         }
-        Console.WriteLine($"Wrote {csv.FullName}");
+        using var reader = new BdfReader(file.FullName);
+        foreach (string w in reader.Warnings)
+        {
+            Console.Error.WriteLine($"warning: {Printable(w)}");
+        }
+        int[] chosen;
+        try
+        {
+            chosen = RecordingExport.Choose(reader.Header, signals);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{file.Name}: {e.Message}", e);
+        }
+        using var writer = new StreamWriter(csv.FullName);
+        long rows = RecordingExport.Write(reader, chosen, writer);
+        Console.WriteLine($"Wrote {rows} rows to {csv.Name}");
     }
 
     private static async Task RecordSimulatedAsync(double seconds, DirectoryInfo folder, CancellationToken cancellationToken)

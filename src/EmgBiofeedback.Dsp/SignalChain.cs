@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using EmgBiofeedback.Dsp.Kernels;
+using EmgBiofeedback.Protocol;
 
 namespace EmgBiofeedback.Dsp;
 
@@ -30,6 +31,9 @@ public sealed class SignalChain
     private readonly double _linearGain;
     private readonly double[] _emitScratch = new double[4 * Lanes]; // one vector each of RMS, ratio, linear, baseline
     private readonly long[] _flagScratch = new long[Lanes];
+    private readonly double[] _clipLow;  // per channel, padded to the kernel's stride
+    private readonly double[] _clipHigh;
+    private readonly ushort[] _narrowScratch;
     private int _baselineChunkFill;
     private bool _baselineSettled; // a whole chunk of valid RMS seen: the floor is no longer just the first few values
     private int _baselineChunkPosition;
@@ -44,6 +48,16 @@ public sealed class SignalChain
     /// <param name="referenceMillivolts">ADC reference voltage, mV.</param>
     public SignalChain(SignalChainOptions options, double sampleRateHz, int channelCount, int adcBits, double referenceMillivolts)
         : this(new SignalChainDesign(options, sampleRateHz, channelCount, adcBits, referenceMillivolts), ChainKernelKind.Auto)
+    {
+    }
+
+    /// <summary>
+    /// Builds the chain for a source that gives each channel's scale (a recording's own calibration); throws
+    /// <see cref="ArgumentException"/> naming every invalid setting. When a channel's counts do not fit 16 bits
+    /// (<see cref="SignalChainDesign.WideCounts"/>) the chain takes 32-bit counts only.
+    /// </summary>
+    public SignalChain(SignalChainOptions options, double sampleRateHz, IReadOnlyList<ChannelScale> scales)
+        : this(new SignalChainDesign(options, sampleRateHz, scales), ChainKernelKind.Auto)
     {
     }
 
@@ -63,6 +77,13 @@ public sealed class SignalChain
         _notchGainSquared = design.NotchGain * design.NotchGain;
         _rmsGain = design.NotchEnabled ? Math.Abs(design.NotchGain) : 1.0;
         _linearGain = design.LinearEnvelopeCascade.Gain * (design.NotchEnabled ? design.NotchGain : 1.0);
+        _clipLow = new double[_kernel.Stride];
+        _clipHigh = new double[_kernel.Stride];
+        Array.Fill(_clipLow, double.NegativeInfinity);
+        Array.Fill(_clipHigh, double.PositiveInfinity);
+        design.ClipLowCounts.CopyTo(_clipLow, 0);
+        design.ClipHighCounts.CopyTo(_clipHigh, 0);
+        _narrowScratch = design.WideCounts || _kernel is ScalarChainKernel ? [] : new ushort[ChainKernel.MaxChunk * _channels];
         Reset();
     }
 
@@ -103,6 +124,24 @@ public sealed class SignalChain
     /// </summary>
     public int Process(ReadOnlySpan<ushort> interleavedCounts, Span<EnvelopeSample> output, Span<double> filteredMicrovolts)
     {
+        if (Design.WideCounts)
+        {
+            throw new InvalidOperationException("This chain's counts do not fit 16 bits: pass them as 32-bit counts.");
+        }
+        return ProcessCounts(interleavedCounts, output, filteredMicrovolts);
+    }
+
+    /// <summary>
+    /// As <see cref="Process(ReadOnlySpan{ushort}, Span{EnvelopeSample}, Span{double})"/>, for 32-bit counts (a
+    /// recording's digital values whose range does not fit 16 bits, or any). A chain whose counts fit 16 bits takes
+    /// them too and gives the same results as for the same counts in 16 bits.
+    /// </summary>
+    public int Process(ReadOnlySpan<int> interleavedCounts, Span<EnvelopeSample> output, Span<double> filteredMicrovolts = default) =>
+        ProcessCounts(interleavedCounts, output, filteredMicrovolts);
+
+    private int ProcessCounts<TCount>(ReadOnlySpan<TCount> interleavedCounts, Span<EnvelopeSample> output, Span<double> filteredMicrovolts)
+        where TCount : unmanaged
+    {
         if (interleavedCounts.Length % _channels != 0)
         {
             throw new ArgumentException($"The block holds {interleavedCounts.Length} counts, not a whole number of {_channels}-channel frames.", nameof(interleavedCounts));
@@ -128,7 +167,7 @@ public sealed class SignalChain
             // whose end is a multiple of the decimation factor ends an output period.
             int firstOutput = (int)((_decimation - ((_nextIndex + toBoundary) % _decimation)) % _decimation) / _subBlock;
             Span<double> filtered = filteredMicrovolts.IsEmpty ? [] : filteredMicrovolts.Slice(done * _channels, n * _channels);
-            int outputs = _kernel.Process(interleavedCounts.Slice(done * _channels, n * _channels), n, toBoundary, firstOutput, filtered);
+            int outputs = KernelProcess(interleavedCounts.Slice(done * _channels, n * _channels), n, toBoundary, firstOutput, filtered);
             long chunkStart = _nextIndex;
             for (int o = 0; o < outputs; o++)
             {
@@ -141,6 +180,27 @@ public sealed class SignalChain
             done += n;
         }
         return written;
+    }
+
+    private int KernelProcess<TCount>(ReadOnlySpan<TCount> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered)
+        where TCount : unmanaged
+    {
+        if (typeof(TCount) == typeof(ushort))
+        {
+            return _kernel.Process(MemoryMarshal.Cast<TCount, ushort>(counts), frames, toBoundary, firstOutput, filtered);
+        }
+        ReadOnlySpan<int> wide = MemoryMarshal.Cast<TCount, int>(counts);
+        if (_kernel is ScalarChainKernel)
+        {
+            return _kernel.Process(wide, frames, toBoundary, firstOutput, filtered);
+        }
+        // A 16-bit chain on the vector kernel: the counts fit 16 bits (or are clamped to the rails, as an ADC would).
+        Span<ushort> narrow = _narrowScratch.AsSpan(0, wide.Length);
+        for (int i = 0; i < wide.Length; i++)
+        {
+            narrow[i] = (ushort)Math.Clamp(wide[i], 0, ushort.MaxValue);
+        }
+        return _kernel.Process(narrow, frames, toBoundary, firstOutput, filtered);
     }
 
     /// <summary>
@@ -225,7 +285,7 @@ public sealed class SignalChain
             Vector512<long> seen = Vector512.GreaterThanOrEqual(max, min).AsInt64();
             Vector512<long> flags = seen & Vector512.LessThanOrEqual(max - min, Vector512.Create(d.FlatlineMaxCounts)).AsInt64()
                 & Vector512.Create((long)SignalQualityFlags.Flatline);
-            flags |= seen & (Vector512.LessThanOrEqual(min, Vector512.Create(d.ClipLowCount)) | Vector512.GreaterThanOrEqual(max, Vector512.Create(d.ClipHighCount))).AsInt64()
+            flags |= seen & (Vector512.LessThanOrEqual(min, Vector512.LoadUnsafe(ref _clipLow[at])) | Vector512.GreaterThanOrEqual(max, Vector512.LoadUnsafe(ref _clipHigh[at]))).AsInt64()
                 & Vector512.Create((long)SignalQualityFlags.Clipping);
             if (valid)
             {

@@ -3,6 +3,7 @@ using System.Numerics;
 using NWaves.Filters.Base;
 using NWaves.Filters.Butterworth;
 using NWaves.Filters.Fda;
+using EmgBiofeedback.Protocol;
 
 namespace EmgBiofeedback.Dsp;
 
@@ -21,11 +22,28 @@ public sealed class SignalChainDesign
 
     private readonly List<string> _warnings = [];
 
-    /// <summary>Designs the chain; throws <see cref="ArgumentException"/> listing every invalid setting.</summary>
+    /// <summary>Designs the chain for the station's own board: counts converted with its ADC and the configured sensor
+    /// gains; throws <see cref="ArgumentException"/> listing every invalid setting.</summary>
     public SignalChainDesign(SignalChainOptions options, double sampleRateHz, int channelCount, int adcBits, double referenceMillivolts)
+        : this(options, sampleRateHz, channelCount, adcBits, referenceMillivolts, null)
+    {
+    }
+
+    /// <summary>
+    /// Designs the chain for counts whose meaning the source gives (a recording's own calibration): the configured
+    /// sensor gains and ADC offsets do not apply. Throws <see cref="ArgumentException"/> listing every invalid setting.
+    /// </summary>
+    public SignalChainDesign(SignalChainOptions options, double sampleRateHz, IReadOnlyList<ChannelScale> scales)
+        : this(options, sampleRateHz, scales?.Count ?? 0, 16, double.NaN, scales)
+    {
+    }
+
+    private SignalChainDesign(SignalChainOptions options, double sampleRateHz, int channelCount, int adcBits, double referenceMillivolts, IReadOnlyList<ChannelScale>? scales)
     {
         ArgumentNullException.ThrowIfNull(options);
-        IReadOnlyList<string> errors = options.Validate(sampleRateHz, channelCount, adcBits, referenceMillivolts);
+        IReadOnlyList<string> errors = scales is null
+            ? options.Validate(sampleRateHz, channelCount, adcBits, referenceMillivolts)
+            : options.Validate(sampleRateHz, scales);
         if (errors.Count > 0)
         {
             throw new ArgumentException("Invalid signal chain settings: " + string.Join(" ", errors), nameof(options));
@@ -33,23 +51,33 @@ public sealed class SignalChainDesign
 
         SampleRateHz = sampleRateHz;
         ChannelCount = channelCount;
-        AdcBits = adcBits;
-        ReferenceMillivolts = referenceMillivolts;
-        AdcFullScaleCount = (1 << adcBits) - 1;
         double nyquist = sampleRateHz / 2;
 
-        // Counts -> microvolts at the electrodes: (count - offset) * Vref / 2^bits / gain, with Vref in mV -> x 1000.
-        var perCount = new double[channelCount];
-        var offsets = new double[channelCount];
-        for (int ch = 0; ch < channelCount; ch++)
+        if (scales is null)
         {
-            ChannelOptions? over = ch < options.Channels.Count ? options.Channels[ch] : null;
-            double gain = over?.SensorGain ?? options.SensorGain;
-            perCount[ch] = referenceMillivolts * 1000.0 / (1 << adcBits) / gain;
-            offsets[ch] = over?.AdcOffsetCounts ?? options.AdcOffsetCounts ?? (1 << (adcBits - 1));
+            // Counts -> microvolts at the electrodes: (count - offset) * Vref / 2^bits / gain, with Vref in mV -> x 1000.
+            var own = new ChannelScale[channelCount];
+            for (int ch = 0; ch < channelCount; ch++)
+            {
+                ChannelOptions? over = ch < options.Channels.Count ? options.Channels[ch] : null;
+                own[ch] = ChannelScale.ForAdc(adcBits, referenceMillivolts, over?.SensorGain ?? options.SensorGain,
+                    over?.AdcOffsetCounts ?? options.AdcOffsetCounts);
+            }
+            scales = own;
         }
-        MicrovoltsPerCount = perCount;
-        AdcOffsetCounts = offsets;
+        else
+        {
+            // A source's own scale: the ADC description is derived (the widest channel's range) and only informative.
+            long span = scales.Max(c => (long)c.MaxCount - c.MinCount);
+            adcBits = (int)Math.Clamp(Math.Ceiling(Math.Log2(span + 1.0)), 1, 32);
+        }
+        Scales = scales.ToArray();
+        AdcBits = adcBits;
+        ReferenceMillivolts = referenceMillivolts;
+        AdcFullScaleCount = (int)Math.Min(int.MaxValue, (1L << Math.Min(adcBits, 31)) - 1);
+        MicrovoltsPerCount = Scales.Select(c => c.MicrovoltsPerCount).ToArray();
+        AdcOffsetCounts = Scales.Select(c => c.ZeroCount).ToArray();
+        WideCounts = Scales.Any(c => !c.FitsUInt16);
 
         // Band-pass: NWaves designs the Butterworth zeros/poles (bilinear transform of the analog prototype) and
         // pairs them into sections (TfToSos: poles nearest the unit circle last, overall gain in the first section,
@@ -134,8 +162,8 @@ public sealed class SignalChainDesign
             + (LinearEnvelopeEnabled ? SettleSamples(LinearEnvelopeSections) : 0);
 
         FlatlineMaxCounts = options.Quality.FlatlineMaxCounts;
-        ClipLowCount = options.Quality.ClippingMarginCounts;
-        ClipHighCount = AdcFullScaleCount - options.Quality.ClippingMarginCounts;
+        ClipLowCounts = Scales.Select(c => c.MinCount + options.Quality.ClippingMarginCounts).ToArray();
+        ClipHighCounts = Scales.Select(c => c.MaxCount - options.Quality.ClippingMarginCounts).ToArray();
         MainsRatioThreshold = options.Quality.MainsRatioThreshold;
         NoisyBaselineMicrovolts = options.Quality.NoisyBaselineMicrovolts;
         BaselineWindowOutputs = Math.Max(1, (int)Math.Round(options.Quality.BaselineWindowSeconds * OutputRateHz));
@@ -155,11 +183,17 @@ public sealed class SignalChainDesign
     /// <summary>ADC resolution, bits.</summary>
     public int AdcBits { get; }
 
-    /// <summary>ADC reference voltage, mV.</summary>
+    /// <summary>ADC reference voltage, mV; NaN when the source gave its own scale.</summary>
     public double ReferenceMillivolts { get; }
 
     /// <summary>Largest ADC count, 2^bits - 1.</summary>
     public int AdcFullScaleCount { get; }
+
+    /// <summary>What each channel's counts mean (the board's ADC and sensor gain, or a recording's own calibration).</summary>
+    public IReadOnlyList<ChannelScale> Scales { get; }
+
+    /// <summary>Whether some channel's counts do not fit 16 bits unsigned: the chain then takes 32-bit counts only.</summary>
+    public bool WideCounts { get; }
 
     /// <summary>Microvolts at the electrodes per ADC count, per channel.</summary>
     public IReadOnlyList<double> MicrovoltsPerCount { get; }
@@ -213,9 +247,11 @@ public sealed class SignalChainDesign
 
     internal double FlatlineMaxCounts { get; }
 
-    internal double ClipLowCount { get; }
+    /// <summary>Per channel: a count at or below this is on the lower rail.</summary>
+    internal double[] ClipLowCounts { get; }
 
-    internal double ClipHighCount { get; }
+    /// <summary>Per channel: a count at or above this is on the upper rail.</summary>
+    internal double[] ClipHighCounts { get; }
 
     internal double MainsRatioThreshold { get; }
 

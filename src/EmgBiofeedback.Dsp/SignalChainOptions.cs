@@ -1,4 +1,5 @@
 using System.Globalization;
+using EmgBiofeedback.Protocol;
 
 namespace EmgBiofeedback.Dsp;
 
@@ -99,6 +100,48 @@ public sealed class SignalChainOptions
                 }
             }
         }
+        ValidateRate(errors, sampleRateHz);
+        return errors;
+    }
+
+    /// <summary>
+    /// Checks every setting for a source that gives its own scale per channel (a recording): the rate-dependent
+    /// settings, and each scale (finite, non-zero µV per count, a count range); the gains and offsets configured for
+    /// the station's board do not apply. An empty list means the chain can be built.
+    /// </summary>
+    public IReadOnlyList<string> Validate(double sampleRateHz, IReadOnlyList<ChannelScale> scales)
+    {
+        var errors = new List<string>();
+        ValidateCore(errors);
+        string p = SectionName;
+        if (!(sampleRateHz > 0) || double.IsInfinity(sampleRateHz))
+        {
+            errors.Add($"{p}: the source's sample rate must be positive (was {Num(sampleRateHz)} Hz).");
+            return errors;
+        }
+        if (scales is null || scales.Count < 1)
+        {
+            errors.Add($"{p}: the source must have at least one channel.");
+        }
+        for (int i = 0; scales is not null && i < scales.Count; i++)
+        {
+            ChannelScale c = scales[i];
+            if (!double.IsFinite(c.MicrovoltsPerCount) || c.MicrovoltsPerCount == 0 || !double.IsFinite(c.ZeroCount))
+            {
+                errors.Add($"{p}: channel {i + 1}'s scale must be finite and non-zero (was {Num(c.MicrovoltsPerCount)} µV per count, 0 V at count {Num(c.ZeroCount)}).");
+            }
+            if (c.MaxCount <= c.MinCount)
+            {
+                errors.Add($"{p}: channel {i + 1}'s count range {c.MinCount}..{c.MaxCount} is empty.");
+            }
+        }
+        ValidateRate(errors, sampleRateHz);
+        return errors;
+    }
+
+    private void ValidateRate(List<string> errors, double sampleRateHz)
+    {
+        string p = SectionName;
         double nyquist = sampleRateHz / 2;
         double highClamped = Math.Min(BandPass.HighHz, SignalChainDesign.MaxCornerFraction * sampleRateHz);
         if (BandPass.LowHz >= highClamped)
@@ -122,7 +165,6 @@ public sealed class SignalChainOptions
         {
             errors.Add($"{p}:RmsEnvelope:WindowMs ({Num(RmsEnvelope.WindowMs)} ms) is shorter than one sample at {Num(sampleRateHz)} Hz.");
         }
-        return errors;
     }
 
     private void ValidateCore(List<string> errors)

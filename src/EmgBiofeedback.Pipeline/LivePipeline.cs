@@ -67,7 +67,11 @@ public sealed class LivePipeline : IAcquisitionSink
         {
             return;
         }
-        var signal = new SignalChain(_options, board.SampleRateHz, board.ChannelCount, board.AdcBits, board.ReferenceMillivolts);
+        // A source that knows its calibration (a replayed recording) is converted with it; only the station's own board
+        // is converted with the configured sensor gain.
+        var signal = board.Scales is { } scales
+            ? new SignalChain(_options, board.SampleRateHz, scales)
+            : new SignalChain(_options, board.SampleRateHz, board.ChannelCount, board.AdcBits, board.ReferenceMillivolts);
         _chain = new Chain(board, signal);
         if (signal.Warnings.Count > 0)
         {
@@ -235,6 +239,7 @@ public sealed class LivePipeline : IAcquisitionSink
 
         public bool Matches(BoardInfo other) =>
             other.ChannelCount == Board.ChannelCount && other.SampleRateHz == Board.SampleRateHz &&
-            other.AdcBits == Board.AdcBits && other.ReferenceMillivolts == Board.ReferenceMillivolts;
+            other.AdcBits == Board.AdcBits && other.ReferenceMillivolts == Board.ReferenceMillivolts &&
+            (ReferenceEquals(other.Scales, Board.Scales) || (other.Scales is not null && Board.Scales is not null && other.Scales.SequenceEqual(Board.Scales)));
     }
 }

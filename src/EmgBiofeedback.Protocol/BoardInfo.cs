@@ -19,6 +19,12 @@ public sealed record BoardInfo(
 {
     internal const int FixedSize = 15;
 
+    /// <summary>
+    /// Per channel, what a count means when the source knows it (a replayed recording: its header's calibration);
+    /// null for a board, whose counts the station converts with its ADC and its configured sensor gain. Not on the wire.
+    /// </summary>
+    public IReadOnlyList<ChannelScale>? Scales { get; init; }
+
     public string FirmwareVersion => $"{FirmwareMajor}.{FirmwareMinor}.{FirmwarePatch}";
 
     public int PayloadSize => FixedSize + Encoding.ASCII.GetByteCount(BoardName);

@@ -67,17 +67,33 @@ public sealed class BdfHeader
     /// <summary>Index of the annotations signal among all signals in the file, or -1.</summary>
     public int AnnotationSignalIndex { get; init; } = -1;
 
+    /// <summary>For each of <see cref="Signals"/>, its position among all the file's signals (annotations included).</summary>
+    public IReadOnlyList<int> SignalFileIndex { get; init; } = [];
+
+    /// <summary>Positions of the annotations signals among all the file's signals (EDF+ allows several, anywhere).</summary>
+    public IReadOnlyList<int> AnnotationSignalIndices { get; init; } = [];
+
+    /// <summary>Samples per record of every signal in file order, annotations signals included (a parsed header).</summary>
+    internal IReadOnlyList<int> FileSamplesPerRecord { get; init; } = [];
+
+    internal long ParsedRecordBytes { get; init; }
+
     public int BytesPerSample => Is24Bit ? 3 : 2;
 
     public bool IsPlus => Reserved.StartsWith("BDF+", StringComparison.Ordinal) || Reserved.StartsWith("EDF+", StringComparison.Ordinal);
 
-    public int TotalSignalCount => Signals.Count + (AnnotationSamplesPerRecord > 0 ? 1 : 0);
+    public int TotalSignalCount => FileSamplesPerRecord.Count > 0 ? FileSamplesPerRecord.Count : Signals.Count + (AnnotationSamplesPerRecord > 0 ? 1 : 0);
 
     public int HeaderBytes => FixedSize + PerSignalSize * TotalSignalCount;
 
     public int AnnotationBytesPerRecord => AnnotationSamplesPerRecord * BytesPerSample;
 
-    public int RecordBytes => (Signals.Sum(s => s.SamplesPerRecord) + AnnotationSamplesPerRecord) * BytesPerSample;
+    /// <summary>Whether the file says it is discontinuous (EDF+D/BDF+D): records' onsets come from their time-keeping TALs.</summary>
+    public bool IsDiscontinuous => IsPlus && Reserved.Length > 4 && Reserved[4] == 'D' && AnnotationSignalIndices.Count > 0;
+
+    public int RecordBytes => ParsedRecordBytes > 0
+        ? (int)Math.Min(int.MaxValue, ParsedRecordBytes)
+        : (Signals.Sum(s => s.SamplesPerRecord) + AnnotationSamplesPerRecord) * BytesPerSample;
 
     /// <summary>Sample rate of a signal, Hz.</summary>
     public double SampleRateHz(int signal) => Signals[signal].SamplesPerRecord / RecordDurationSeconds;
@@ -143,8 +159,14 @@ public sealed class BdfHeader
         return b;
     }
 
-    /// <summary>Parses a header; throws <see cref="InvalidDataException"/> naming the field that is wrong.</summary>
-    internal static BdfHeader Parse(ReadOnlySpan<byte> fixedPart, Func<int, byte[]> readSignalPart)
+    /// <summary>
+    /// Parses a header, as leniently as the standard lets a reader be: the annotations signals may be anywhere (and
+    /// several), digital ranges signed or not, any record duration, any number of signals. Inconsistencies that a
+    /// reader can resolve are resolved and reported in <paramref name="warnings"/>; what cannot be read throws
+    /// <see cref="InvalidDataException"/> naming the field. <paramref name="fileLength"/> bounds what the header may
+    /// claim: nothing is allocated beyond what the file holds.
+    /// </summary>
+    internal static BdfHeader Parse(ReadOnlySpan<byte> fixedPart, Func<int, byte[]> readSignalPart, long fileLength, List<string> warnings)
     {
         if (fixedPart.Length < FixedSize)
         {
@@ -156,18 +178,27 @@ public sealed class BdfHeader
         {
             throw new InvalidDataException("Not an EDF/BDF file: the version field is neither \"0\" (EDF) nor 0xFF \"BIOSEMI\" (BDF).");
         }
-        int headerBytes = ParseInt(fixedPart, 184, 8, "header size");
         string reserved = Get(fixedPart, 192, 44);
         long records = ParseLong(fixedPart, RecordCountOffset, 8, "number of data records");
         double duration = ParseDouble(fixedPart, 244, 8, "duration of a data record");
         int ns = ParseInt(fixedPart, 252, 4, "number of signals");
-        if (ns < 1 || ns > 4096 || headerBytes != FixedSize + PerSignalSize * ns)
+        if (ns < 1)
         {
-            throw new InvalidDataException($"Corrupt header: {ns} signals do not fit a header of {headerBytes} bytes.");
+            throw new InvalidDataException($"Corrupt header: {ns} signals.");
         }
-        if (!(duration > 0))
+        long expectedHeader = FixedSize + (long)PerSignalSize * ns;
+        if (expectedHeader > fileLength)
         {
-            throw new InvalidDataException($"Corrupt header: data record duration {duration} s.");
+            throw new InvalidDataException($"Truncated file: {ns} signals need a {expectedHeader}-byte header; the file has {fileLength} bytes.");
+        }
+        string headerField = Get(fixedPart, 184, 8);
+        if (!long.TryParse(headerField, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long headerBytes) || headerBytes != expectedHeader)
+        {
+            warnings.Add($"The header size field says \"{headerField}\"; {ns} signals make it {expectedHeader} bytes, which is used.");
+        }
+        if (!(duration >= 0))
+        {
+            throw new InvalidDataException($"Corrupt header: data record duration {Num(duration)} s.");
         }
         byte[] sig = readSignalPart(PerSignalSize * ns);
         int at = 0;
@@ -176,65 +207,102 @@ public sealed class BdfHeader
             var values = new string[ns];
             for (int i = 0; i < ns; i++)
             {
-                values[i] = Get(sig, at + i * width, width);
+                values[i] = Get(sig, at + (i * width), width);
             }
             at += ns * width;
             return values;
         }
         string[] labels = Column(16), transducers = Column(80), dims = Column(8), pmin = Column(8), pmax = Column(8),
             dmin = Column(8), dmax = Column(8), prefilter = Column(80), nsamp = Column(8);
+        int bytesPerSample = bdf ? 3 : 2;
         var signals = new List<BdfSignal>();
-        int annotationIndex = -1, annotationSamples = 0;
+        var fileIndex = new List<int>();
+        var annotationSignals = new List<int>();
+        var samplesPerRecord = new int[ns];
+        long recordBytes = 0;
+        int limit = bdf ? 8_388_607 : 32_767;
         for (int i = 0; i < ns; i++)
         {
             int n = ParseInt(nsamp[i], $"samples per record of signal {i + 1}");
-            if (n < 1)
+            if (n < 0)
             {
                 throw new InvalidDataException($"Corrupt header: signal {i + 1} has {n} samples per record.");
             }
-            if (labels[i] is AnnotationsLabelBdf or AnnotationsLabelEdf && annotationIndex < 0)
+            samplesPerRecord[i] = n;
+            recordBytes += (long)n * bytesPerSample;
+            if (labels[i] is AnnotationsLabelBdf or AnnotationsLabelEdf)
             {
-                annotationIndex = i;
-                annotationSamples = n;
+                annotationSignals.Add(i);
                 continue;
             }
-            var s = new BdfSignal(labels[i], transducers[i], dims[i],
-                ParseDouble(pmin[i], $"physical minimum of {labels[i]}"), ParseDouble(pmax[i], $"physical maximum of {labels[i]}"),
-                ParseInt(dmin[i], $"digital minimum of {labels[i]}"), ParseInt(dmax[i], $"digital maximum of {labels[i]}"),
-                prefilter[i], n);
-            if (s.DigitalMaximum <= s.DigitalMinimum)
+            string name = labels[i].Length > 0 ? labels[i] : $"signal {i + 1}";
+            int dMin = ParseInt(dmin[i], $"digital minimum of {name}"), dMax = ParseInt(dmax[i], $"digital maximum of {name}");
+            double pMin = ParseDouble(pmin[i], $"physical minimum of {name}"), pMax = ParseDouble(pmax[i], $"physical maximum of {name}");
+            if (dMax <= dMin)
             {
-                throw new InvalidDataException($"Corrupt header: signal {labels[i]} has digital maximum {s.DigitalMaximum} <= minimum {s.DigitalMinimum}.");
+                throw new InvalidDataException($"Corrupt header: signal {name} has digital maximum {dMax} <= minimum {dMin}.");
             }
-            signals.Add(s);
+            if (dMin < -limit - 1 || dMax > limit)
+            {
+                warnings.Add($"Signal {name}: digital range {dMin}..{dMax} exceeds what {(bdf ? "24" : "16")}-bit samples can hold.");
+            }
+            if (pMax == pMin)
+            {
+                throw new InvalidDataException($"Corrupt header: signal {name} has physical minimum = maximum = {Num(pMin)}: no scale.");
+            }
+            signals.Add(new BdfSignal(labels[i], transducers[i], dims[i], pMin, pMax, dMin, dMax, prefilter[i], n));
+            fileIndex.Add(i);
         }
-        if (annotationIndex >= 0 && annotationIndex != ns - 1)
+        if (recordBytes == 0)
         {
-            throw new InvalidDataException("Unsupported file: the annotations signal is not the last signal.");
+            throw new InvalidDataException("Corrupt header: a data record holds no samples.");
         }
+        if (duration == 0 && signals.Any(s => s.SamplesPerRecord > 0))
+        {
+            throw new InvalidDataException("Corrupt header: data record duration 0 s with signals that have samples.");
+        }
+        long available = Math.Max(0, (fileLength - expectedHeader) / recordBytes);
+        if (records < -1)
+        {
+            warnings.Add($"The header says {records} data records; the file holds {available}, which are read.");
+        }
+        bool plus = reserved.StartsWith("EDF+", StringComparison.Ordinal) || reserved.StartsWith("BDF+", StringComparison.Ordinal);
+        if (plus && annotationSignals.Count == 0)
+        {
+            warnings.Add($"The header says {reserved} but the file has no annotations signal; read as a plain {(bdf ? "BDF" : "EDF")} file.");
+        }
+        DateTime start = ParseStart(Get(fixedPart, 168, 8), Get(fixedPart, 176, 8), warnings);
         return new BdfHeader
         {
             Is24Bit = bdf,
             PatientId = Get(fixedPart, 8, 80),
             RecordingId = Get(fixedPart, 88, 80),
-            StartTime = ParseStart(Get(fixedPart, 168, 8), Get(fixedPart, 176, 8)),
+            StartTime = start,
             Reserved = reserved,
             RecordCount = records,
             RecordDurationSeconds = duration,
             Signals = signals,
-            AnnotationSamplesPerRecord = annotationSamples,
-            AnnotationSignalIndex = annotationIndex,
+            SignalFileIndex = fileIndex,
+            AnnotationSignalIndices = annotationSignals,
+            FileSamplesPerRecord = samplesPerRecord,
+            AnnotationSamplesPerRecord = annotationSignals.Count > 0 ? samplesPerRecord[annotationSignals[0]] : 0,
+            AnnotationSignalIndex = annotationSignals.Count > 0 ? annotationSignals[0] : -1,
+            ParsedRecordBytes = recordBytes,
         };
     }
 
-    private static DateTime ParseStart(string date, string time)
+    private static DateTime ParseStart(string date, string time, List<string> warnings)
     {
-        if (!DateTime.TryParseExact($"{date} {time}", "dd.MM.yy HH.mm.ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out DateTime t))
+        // EDF: "dd.mm.yy" and "hh.mm.ss"; some writers use other separators, which the standard does not allow but
+        // which cost nothing to accept.
+        string d = date.Replace(':', '.').Replace('-', '.').Replace('/', '.'), t = time.Replace(':', '.').Replace('-', '.');
+        if (!DateTime.TryParseExact($"{d} {t}", "dd.MM.yy HH.mm.ss", CultureInfo.InvariantCulture, DateTimeStyles.None, out DateTime v))
         {
-            throw new InvalidDataException($"Corrupt header: start date/time \"{date} {time}\" is not dd.mm.yy hh.mm.ss.");
+            warnings.Add($"The start date/time \"{date} {time}\" is not dd.mm.yy hh.mm.ss; 01.01.85 00.00.00 is assumed.");
+            return new DateTime(1985, 1, 1, 0, 0, 0, DateTimeKind.Unspecified);
         }
         // EDF's two-digit year: 85-99 are 19xx, 00-84 are 20xx.
-        return t.Year >= 2085 ? t.AddYears(-100) : t;
+        return v.Year >= 2085 ? v.AddYears(-100) : v;
     }
 
     /// <summary>ASCII, left-aligned, space-padded; characters outside printable ASCII become '_'.</summary>
@@ -251,7 +319,21 @@ public sealed class BdfHeader
         }
     }
 
-    private static string Get(ReadOnlySpan<byte> b, int offset, int width) => Encoding.ASCII.GetString(b.Slice(offset, width)).TrimEnd(' ', '\0');
+    /// <summary>A header field: read as Latin-1 (the standard says ASCII; files in the field carry "µV" as 0xB5), control
+    /// characters replaced by '?' so that nothing read from a file can steer a terminal or a log.</summary>
+    private static string Get(ReadOnlySpan<byte> b, int offset, int width)
+    {
+        ReadOnlySpan<byte> field = b.Slice(offset, width);
+        Span<char> chars = stackalloc char[field.Length];
+        for (int i = 0; i < field.Length; i++)
+        {
+            byte c = field[i];
+            chars[i] = c is < 0x20 or 0x7F or (>= 0x80 and < 0xA0) ? (c == 0 ? ' ' : '?') : (char)c;
+        }
+        return new string(chars).Trim(' ');
+    }
+
+    private static string Num(double v) => v.ToString("G6", CultureInfo.InvariantCulture);
 
     private static string Int(long v) => v.ToString(CultureInfo.InvariantCulture);
 
@@ -279,20 +361,31 @@ public sealed class BdfHeader
 
     private static int ParseInt(ReadOnlySpan<byte> b, int offset, int width, string what) => ParseInt(Get(b, offset, width), what);
 
+
     private static long ParseLong(ReadOnlySpan<byte> b, int offset, int width, string what)
     {
         string s = Get(b, offset, width);
-        return long.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v)
+        return long.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long v)
             ? v : throw new InvalidDataException($"Corrupt header: {what} \"{s}\" is not an integer.");
     }
 
-    private static int ParseInt(string s, string what) =>
-        int.TryParse(s.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v)
-            ? v : throw new InvalidDataException($"Corrupt header: {what} \"{s}\" is not an integer.");
+    private static int ParseInt(string s, string what)
+    {
+        if (int.TryParse(s, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v))
+        {
+            return v;
+        }
+        // "-32768.0" and "+5": not what the standard writes, but unambiguous.
+        if (double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d == Math.Floor(d) && d is >= int.MinValue and <= int.MaxValue)
+        {
+            return (int)d;
+        }
+        throw new InvalidDataException($"Corrupt header: {what} \"{s}\" is not an integer.");
+    }
 
     private static double ParseDouble(ReadOnlySpan<byte> b, int offset, int width, string what) => ParseDouble(Get(b, offset, width), what);
 
     private static double ParseDouble(string s, string what) =>
-        double.TryParse(s.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
+        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v)
             ? v : throw new InvalidDataException($"Corrupt header: {what} \"{s}\" is not a number.");
 }

@@ -3,28 +3,46 @@ using EmgBiofeedback.Dsp;
 namespace EmgBiofeedback.Recording;
 
 /// <summary>
-/// A recording through the signal chain as fast as the machine goes: whole 1 s records in, one
-/// <see cref="SignalChain.Process(ReadOnlySpan{ushort}, Span{EnvelopeSample})"/> call per contiguous run,
-/// gaps passed to <see cref="SignalChain.MarkGap"/>. The kernel's results do not depend on block size, so the
-/// envelopes equal, bit for bit, what the live pipeline computed frame by frame (tested against the replay link).
+/// A recording through the signal chain as fast as the machine goes: whole records in, one
+/// <see cref="SignalChain"/> call per contiguous run, gaps (this project's gap notes, an EDF+D file's jumps between
+/// records) passed to <see cref="SignalChain.MarkGap"/>. The chain converts with the recording's own scales, never the
+/// station's sensor gain. Counts that fit 16 bits go in as 16-bit counts, exactly as a replay sends them, and the
+/// kernel's results do not depend on block size: the envelopes equal, bit for bit, what the live pipeline computes
+/// when the same recording is replayed (tested against the replay link).
 /// </summary>
 public static class RecordingProcessor
 {
+    /// <summary>The chain a recording runs through: its own rate and scales.</summary>
+    public static SignalChain CreateChain(RecordingFile recording, SignalChainOptions options) =>
+        new(options, recording.SampleRateHz, recording.Scales);
+
     /// <summary>Runs the whole recording; <paramref name="onOutputs"/> gets each block's envelopes (frame-major).</summary>
     /// <returns>Sample instants processed (gaps not counted).</returns>
     public static long Run(RecordingFile recording, SignalChainOptions options, Action<ReadOnlySpan<EnvelopeSample>>? onOutputs = null)
     {
-        int rate = recording.SampleRateHz, channels = recording.ChannelCount;
-        var chain = new SignalChain(options, rate, channels, recording.Board.AdcBits, recording.Board.ReferenceMillivolts);
-        var counts = new ushort[rate * channels];
-        var recorded = new bool[rate];
-        var outputs = new EnvelopeSample[chain.OutputCountFor(rate) + channels];
-        long pendingGap = 0, processed = 0;
+        SignalChain chain = CreateChain(recording, options);
+        int n = recording.SamplesPerRecord, channels = recording.ChannelCount;
+        bool narrow = recording.FitsUInt16;
+        ushort[] counts16 = narrow ? new ushort[n * channels] : [];
+        int[] counts32 = narrow ? [] : new int[n * channels];
+        var recorded = new bool[n];
+        var outputs = new EnvelopeSample[chain.OutputCountFor(n) + channels];
+        long pendingGap = 0, processed = 0, expected = 0;
         for (long record = 0; record < recording.RecordCount; record++)
         {
-            recording.ReadRecord(record, counts, recorded);
+            long start = recording.RecordStarts[record];
+            pendingGap += Math.Max(0, start - expected);
+            expected = start + n;
+            if (narrow)
+            {
+                recording.ReadRecord(record, counts16, recorded);
+            }
+            else
+            {
+                recording.ReadRecord(record, counts32, recorded);
+            }
             int i = 0;
-            while (i < rate)
+            while (i < n)
             {
                 if (!recorded[i])
                 {
@@ -38,11 +56,17 @@ public static class RecordingProcessor
                 }
                 pendingGap = 0;
                 int run = i;
-                while (run < rate && recorded[run])
+                while (run < n && recorded[run])
                 {
                     run++;
                 }
-                int written = chain.Process(counts.AsSpan(i * channels, (run - i) * channels), outputs);
+                if (outputs.Length < chain.OutputCountFor(run - i))
+                {
+                    outputs = new EnvelopeSample[chain.OutputCountFor(run - i)];
+                }
+                int written = narrow
+                    ? chain.Process(counts16.AsSpan(i * channels, (run - i) * channels), outputs)
+                    : chain.Process(counts32.AsSpan(i * channels, (run - i) * channels), outputs);
                 processed += run - i;
                 onOutputs?.Invoke(outputs.AsSpan(0, written));
                 i = run;

@@ -12,7 +12,7 @@ namespace EmgBiofeedback.Recording;
 /// connection attempt finds it idle and completes <see cref="Completion"/>. <paramref name="startSeconds"/> starts
 /// part-way (a seek): the HELLO then names the first instant sent, so the start is not reported as a gap.
 /// </summary>
-public sealed class ReplayBoardLink(string path, double speed, TimeProvider time, double startSeconds = 0) : IBoardLink
+public sealed class ReplayBoardLink(string path, double speed, TimeProvider time, double startSeconds = 0, IReadOnlyList<string>? signals = null) : IBoardLink
 {
     private const int FramesPerFlush = 256;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -21,6 +21,9 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
     public string Description => $"replay of {System.IO.Path.GetFileName(path)} at {(speed <= 0 ? "max speed" : $"{speed}x")}{(startSeconds > 0 ? $" from {startSeconds:0.###} s" : "")}";
 
     public string Path => path;
+
+    /// <summary>The signals replayed, by label; null: the file's voltage signals at their most common rate.</summary>
+    public IReadOnlyList<string>? Signals => signals;
     public double Speed => speed;
     public double StartSeconds => startSeconds;
 
@@ -38,11 +41,23 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
             _completion.TrySetResult();
             return ValueTask.FromResult<IBoardConnection>(new Connection(null));
         }
-        var file = new RecordingFile(path); // throws FileNotFound / InvalidData before anything streams
-        var connection = new Connection(pipe => Task.Run(() => StreamAsync(file, pipe, connectionToken(pipe))));
+        RecordingFile file = Open(path, signals); // throws FileNotFound / InvalidData before anything streams
+        var connection = new Connection(pipe => Task.Run(() => StreamAsync(file, pipe, connectionToken(pipe)))) { Scales = file.Scales };
         return ValueTask.FromResult<IBoardConnection>(connection);
 
         static CancellationToken connectionToken(Connection.Context c) => c.Token;
+    }
+
+    /// <summary>Opens a recording for replay; an <see cref="InvalidDataException"/> says why one cannot be replayed.</summary>
+    public static RecordingFile Open(string path, IReadOnlyList<string>? signals = null)
+    {
+        var file = new RecordingFile(path, signals);
+        if (file.ReplayRefusal() is { } why)
+        {
+            file.Dispose();
+            throw new InvalidDataException($"{System.IO.Path.GetFileName(path)} cannot be replayed: {why}.");
+        }
+        return file;
     }
 
     private async Task StreamAsync(RecordingFile file, Connection.Context context, CancellationToken cancellationToken)
@@ -52,19 +67,23 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
         {
             using (file)
             {
-                int rate = file.SampleRateHz, channels = file.ChannelCount;
-                long firstInstant = Math.Min((long)Math.Floor(startSeconds * rate), file.RecordCount * rate);
+                int rate = file.Board.SampleRateHz, channels = file.ChannelCount, perRecord = file.SamplesPerRecord;
+                long firstInstant = Math.Min((long)Math.Floor(startSeconds * rate), file.Instants);
                 Write(output, FrameEncoder.WriteHello(output.GetSpan(WireFormat.MaxFrameSize), file.Board with { NextSequence = unchecked((uint)firstInstant) }));
-                var counts = new ushort[rate * channels];
-                var recorded = new bool[rate];
+                var counts = new ushort[perRecord * channels];
+                var recorded = new bool[perRecord];
                 int frameSize = WireFormat.SamplesFrameSize(channels);
                 long startTimestamp = time.GetTimestamp();
-                long instant = firstInstant / rate * rate;
                 int sinceFlush = 0;
-                for (long r = firstInstant / rate; r < file.RecordCount; r++)
+                for (long r = 0; r < file.RecordCount; r++)
                 {
+                    long instant = file.RecordStarts[r];
+                    if (instant + perRecord <= firstInstant)
+                    {
+                        continue;
+                    }
                     file.ReadRecord(r, counts, recorded);
-                    for (int i = 0; i < rate; i++, instant++)
+                    for (int i = 0; i < perRecord; i++, instant++)
                     {
                         if (!recorded[i] || instant < firstInstant)
                         {
@@ -123,6 +142,8 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
         }
 
         public PipeReader Input => _pipe.Reader;
+
+        public IReadOnlyList<ChannelScale>? Scales { get; init; }
 
         /// <summary>Commands are accepted and ignored: a recording cannot change its rate or channels.</summary>
         public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) => ValueTask.CompletedTask;

@@ -36,7 +36,10 @@ public class CliTests
         string[] lines = File.ReadAllLines(csv);
         Assert.Equal(1 + 64_000, lines.Length); // header + 64 whole records of 1 s
         Assert.Equal(63_880, lines.Skip(1).Count(l => l.Split(',')[2] == "1")); // every sample of the recording, marked recorded
-        Assert.StartsWith("0,0.0000,1,2034,", lines[1], StringComparison.Ordinal); // emg_1.txt starts with the count 2034
+        // emg_1.txt starts with the count 2034: 14 counts below 0 V at the header's own scale (its 8-character physical
+        // fields: -1635.28 to 1635.282 µV over digital 0 to 4096, so 0 V is not a whole count), as MNE computes it.
+        Assert.StartsWith("0,0,1,2034,", lines[1], StringComparison.Ordinal);
+        Assert.Equal(-1635.28 + (2034 * ((1635.282 + 1635.28) / 4096)), double.Parse(lines[1].Split(',')[4], System.Globalization.CultureInfo.InvariantCulture), 9);
     }
 
     [Fact]

@@ -84,7 +84,9 @@ public sealed class ReferenceReaderTests : IDisposable
         SimulatedRecording rec = RecordWithGapAndMarker();
         using var file = new RecordingFile(rec.Path);
 
-        Assert.Equal(rec.Board with { FirmwareMajor = 0, FirmwareMinor = 0, BoardName = "replay", FirmwarePatch = 0, NextSequence = 0 }, file.Board with { Streaming = rec.Board.Streaming });
+        Assert.Equal(rec.Board with { FirmwareMajor = 0, FirmwareMinor = 0, BoardName = "replay", FirmwarePatch = 0, NextSequence = 0 }, file.Board with { Streaming = rec.Board.Streaming, Scales = null });
+        // The recording's own scale, in the very doubles the live chain used for the station's board (gain 200).
+        Assert.All(file.Scales, s => Assert.Equal(EmgBiofeedback.Protocol.ChannelScale.ForAdc(10, 5000, 200), s));
         var counts = new ushort[1000 * file.ChannelCount];
         var recorded = new bool[1000];
         for (long r = 0; r < file.RecordCount; r++)

@@ -23,7 +23,7 @@ internal enum ChainKernelKind
 /// </summary>
 internal abstract class ChainKernel
 {
-    /// <summary>Most sample instants one <see cref="Process"/> call takes.</summary>
+    /// <summary>Most sample instants one <see cref="Process(ReadOnlySpan{ushort}, int, int, int, Span{double})"/> call takes.</summary>
     public const int MaxChunk = 256;
 
     /// <summary>Quantities per window in <see cref="WindowValues"/>, in this order.</summary>
@@ -62,7 +62,7 @@ internal abstract class ChainKernel
     protected SignalChainDesign Design { get; }
 
     /// <summary>
-    /// Window results of the last <see cref="Process"/> call, [(output * 6 + quantity) * padded channels + channel]:
+    /// Window results of the last <see cref="Process(ReadOnlySpan{ushort}, int, int, int, Span{double})"/> call, [(output * 6 + quantity) * padded channels + channel]:
     /// sums over the RMS window, summed afresh from its sub-blocks, oldest first. Squares are of the notched signal
     /// before the notch cascade's gain; band and removed are in µV²; min and max in raw counts; the linear envelope is
     /// the low-pass output at the window's last instant, before its gain.
@@ -102,7 +102,7 @@ internal abstract class ChainKernel
 
     protected double[] Bias { get; }
 
-    public static ChainKernel Create(SignalChainDesign design, ChainKernelKind kind) => kind switch
+    public static ChainKernel Create(SignalChainDesign design, ChainKernelKind kind) => design.WideCounts ? new ScalarChainKernel(design) : kind switch
     {
         ChainKernelKind.Scalar => new ScalarChainKernel(design),
         ChainKernelKind.Vector => new VectorChainKernel(design),
@@ -119,7 +119,11 @@ internal abstract class ChainKernel
     /// </summary>
     public abstract int Process(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered);
 
-    /// <summary>One quantity of output <paramref name="output"/> of the last <see cref="Process"/> call, one value per channel.</summary>
+    /// <summary>As the 16-bit <see cref="Process(ReadOnlySpan{ushort}, int, int, int, Span{double})"/>, for 32-bit counts
+    /// (a recording whose digital range does not fit 16 bits); only the scalar kernel takes them.</summary>
+    public abstract int Process(ReadOnlySpan<int> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered);
+
+    /// <summary>One quantity of output <paramref name="output"/> of the last <see cref="Process(ReadOnlySpan{ushort}, int, int, int, Span{double})"/> call, one value per channel.</summary>
     public ReadOnlySpan<double> WindowValues(int output, int quantity) =>
         new(Windows, ((output * WindowQuantities) + quantity) * PaddedChannels, Channels);
 

@@ -29,7 +29,15 @@ internal sealed class ScalarChainKernel : ChainKernel
         Reset();
     }
 
-    public override int Process(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered)
+    public override int Process(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered) =>
+        Run(counts, frames, toBoundary, firstOutput, filtered);
+
+    public override int Process(ReadOnlySpan<int> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered) =>
+        Run(counts, frames, toBoundary, firstOutput, filtered);
+
+    // The same loop for 16- and 32-bit counts: each count becomes a double exactly, then the same operations follow.
+    private int Run<TCount>(ReadOnlySpan<TCount> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered)
+        where TCount : unmanaged, System.Numerics.INumberBase<TCount>
     {
         int channels = Channels;
         bool notchOn = Design.NotchEnabled;
@@ -59,7 +67,7 @@ internal sealed class ScalarChainKernel : ChainKernel
             combSlot = _combSlot;
             for (int i = 0; i < frames; i++)
             {
-                double raw = counts[(i * channels) + ch];
+                double raw = double.CreateTruncating(counts[(i * channels) + ch]);
                 acc.Min = Math.Min(acc.Min, raw);
                 acc.Max = Math.Max(acc.Max, raw);
                 double x = Math.FusedMultiplyAdd(raw, scale, bias);

@@ -93,6 +93,9 @@ internal sealed class VectorChainKernel : ChainKernel
         Reset();
     }
 
+    public override int Process(ReadOnlySpan<int> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered) =>
+        throw new NotSupportedException("32-bit counts run through the scalar kernel (the design says so).");
+
     public override int Process(ReadOnlySpan<ushort> counts, int frames, int toBoundary, int firstOutput, Span<double> filtered)
     {
         int completed = CompletedIn(frames, toBoundary, SubBlock);

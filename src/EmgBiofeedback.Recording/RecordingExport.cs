@@ -1,0 +1,105 @@
+using System.Globalization;
+using System.Text;
+
+namespace EmgBiofeedback.Recording;
+
+/// <summary>
+/// A recording's samples as CSV, exactly: "sample_index,time_s,recorded", then per signal "&lt;label&gt; counts" (its
+/// digital value) and "&lt;label&gt; uV" for a voltage signal (converted from its own unit) or "&lt;label&gt; &lt;unit&gt;"
+/// for any other. Physical values are computed as the standard defines them (no rounding of 0 V to a whole count) and
+/// printed to round-trip. Signals of different rates cannot share rows: the signals exported share one rate, chosen
+/// by label or, by default, every signal when they all share one. An EDF+D file's records are placed at their onsets;
+/// this project's gap and padding notes mark instants not recorded (recorded = 0).
+/// </summary>
+public static class RecordingExport
+{
+    /// <summary>Which signals to export: those named, or all when they share a rate; refuses mixed rates naming the groups.</summary>
+    public static int[] Choose(BdfHeader h, IReadOnlyList<string>? labels)
+    {
+        int[] chosen;
+        if (labels is { Count: > 0 })
+        {
+            chosen = labels.Select(l =>
+            {
+                int i = h.Signals.ToList().FindIndex(s => string.Equals(s.Label, l.Trim(), StringComparison.Ordinal));
+                if (i < 0)
+                {
+                    i = h.Signals.ToList().FindIndex(s => string.Equals(s.Label, l.Trim(), StringComparison.OrdinalIgnoreCase));
+                }
+                return i >= 0 ? i : throw new InvalidDataException($"no signal is labelled \"{l}\"; the file has: {string.Join(", ", h.Signals.Select(s => $"\"{s.Label}\""))}.");
+            }).ToArray();
+        }
+        else
+        {
+            chosen = Enumerable.Range(0, h.Signals.Count).Where(i => h.Signals[i].SamplesPerRecord > 0).ToArray();
+        }
+        if (chosen.Length == 0)
+        {
+            throw new InvalidDataException("it has no signals to export, only annotations.");
+        }
+        var groups = chosen.GroupBy(i => h.Signals[i].SamplesPerRecord).ToArray();
+        if (groups.Length > 1)
+        {
+            throw new InvalidDataException("its signals have different rates and cannot share rows: " +
+                string.Join("; ", groups.Select(g => $"{RecordingFile.Hz(h, g.First())}: {string.Join(",", g.Select(i => h.Signals[i].Label))}")) +
+                ". Export one rate at a time with --signals.");
+        }
+        return chosen;
+    }
+
+    /// <summary>Writes the chosen signals; returns the rows written.</summary>
+    public static long Write(BdfReader reader, IReadOnlyList<int> signals, TextWriter output)
+    {
+        BdfHeader h = reader.Header;
+        int n = h.Signals[signals[0]].SamplesPerRecord;
+        double rate = n / h.RecordDurationSeconds;
+        var header = new StringBuilder("sample_index,time_s,recorded");
+        var factor = new double[signals.Count];
+        for (int c = 0; c < signals.Count; c++)
+        {
+            BdfSignal s = h.Signals[signals[c]];
+            double? perUnit = RecordingFile.MicrovoltsPerUnit(s.PhysicalDimension);
+            factor[c] = perUnit ?? 1;
+            string unit = perUnit is not null ? "uV" : s.PhysicalDimension.Length > 0 ? s.PhysicalDimension : "units";
+            header.Append(CultureInfo.InvariantCulture, $",{Csv(s.Label)} counts,{Csv($"{s.Label} {unit}")}");
+        }
+        output.WriteLine(header);
+
+        (long Start, long End)[] unrecorded = RecordingFile.Merge(reader.ReadAnnotations()
+            .Select(a => RecordingLayout.TryParseFill(a.Text, out long count, out _) ? ((long)Math.Round(a.OnsetSeconds * rate), count) : (0L, 0L)));
+        var recordedMask = new bool[n];
+        var digital = new int[reader.SamplesPerRecord];
+        var starts = new int[h.Signals.Count];
+        for (int s = 1; s < h.Signals.Count; s++)
+        {
+            starts[s] = starts[s - 1] + h.Signals[s - 1].SamplesPerRecord;
+        }
+        var line = new StringBuilder();
+        long rows = 0;
+        for (long r = 0; r < reader.RecordCount; r++)
+        {
+            reader.ReadRecord(r, digital);
+            long first = reader.IsDiscontinuous ? (long)Math.Round(reader.RecordOnsetSeconds(r) * rate) : r * n;
+            RecordingFile.Mark(unrecorded, first, recordedMask);
+            for (int i = 0; i < n; i++)
+            {
+                long index = first + i;
+                bool recorded = recordedMask[i];
+                line.Clear();
+                line.Append(CultureInfo.InvariantCulture, $"{index},{(index / rate).ToString("0.######", CultureInfo.InvariantCulture)},{(recorded ? 1 : 0)}");
+                for (int c = 0; c < signals.Count; c++)
+                {
+                    BdfSignal s = h.Signals[signals[c]];
+                    int d = digital[starts[signals[c]] + i];
+                    double physical = RecordingFile.ToPhysical(s, d) * factor[c];
+                    line.Append(CultureInfo.InvariantCulture, $",{d},{physical.ToString("R", CultureInfo.InvariantCulture)}");
+                }
+                output.WriteLine(line);
+                rows++;
+            }
+        }
+        return rows;
+    }
+
+    private static string Csv(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
+}
