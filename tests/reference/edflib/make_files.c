@@ -94,15 +94,18 @@ static void synthesize(const Sig *s, double fs, int n, double *x)
     switch (s->kind) {
     case SEMG: {
         /* Band-limited noise (difference of one-pole low-passes near 400 Hz and 25 Hz, then scaled) in bursts of
-           1 s every 2 s with raised-cosine 100 ms edges; burst amplitudes 0.05-1 mV RMS-ish; a 5 uV floor and
+           1 s every 2 s with raised-cosine 100 ms edges; burst amplitudes 0.05-1 mV RMS; a 5 uV floor and
            20 uV of 50 Hz hum, so the notch and the RMS envelope both have something to do. */
         double a_hi = exp(-2 * pi * 400.0 / fs), a_lo = exp(-2 * pi * 25.0 / fs), y_hi = 0, y_lo = 0;
+        /* variance of y_hi - y_lo for unit white input: var_hi + var_lo - 2 cov, one-pole (1-a)/(1+a) each */
+        double var = (1 - a_hi) / (1 + a_hi) + (1 - a_lo) / (1 + a_lo) - 2 * (1 - a_hi) * (1 - a_lo) / (1 - a_hi * a_lo);
+        double unit = 1 / sqrt(var);
         double amps[] = {0.05, 0.4, 1.0, 0.2, 0.7, 0.1};
         for (int i = 0; i < n; i++) {
             double g = gaussian();
             y_hi = a_hi * y_hi + (1 - a_hi) * g;
             y_lo = a_lo * y_lo + (1 - a_lo) * g;
-            double band = (y_hi - y_lo) * 2.2; /* ~unit RMS */
+            double band = (y_hi - y_lo) * unit; /* unit RMS at any rate */
             double t = i / fs, phase = fmod(t, 2.0);
             int burst = (int)(t / 2.0);
             double env = 0;
