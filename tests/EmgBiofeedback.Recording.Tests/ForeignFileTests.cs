@@ -1,13 +1,4 @@
-// PENDING: copy to tests/EmgBiofeedback.Recording.Tests/ForeignFileTests.cs when the new BdfReader lands.
-// Written against the announced API (not compiled yet); adjust names if the reader's differ:
-//   new BdfReader(string path)  (assumed IDisposable; drop "using" if not)
-//   reader.Header.Signals[k]: Label, PhysicalDimension, PhysicalMinimum, PhysicalMaximum, DigitalMinimum,
-//                             DigitalMaximum, SamplesPerRecord, ToPhysical(int digital)   (ordinary signals only)
-//   reader.Header.RecordDurationSeconds, reader.RecordCount (move to Header.RecordCount if it lives there)
-//   int reader.ReadSignal(int signal, long firstSample, Span<int> digital)  -> samples read
-//   reader.ReadAnnotations() -> BdfAnnotation(OnsetSeconds, DurationSeconds, Text)   (double or double? duration)
-//   reader.Warnings
-// Fixtures and references: Support/ForeignFiles.cs (make_files.c via EDFlib, mne_dump.py via MNE, check_file.c).
+using System.Globalization;
 using EmgBiofeedback.Recording.Tests.Support;
 
 namespace EmgBiofeedback.Recording.Tests;
@@ -108,7 +99,106 @@ public sealed class ForeignFileTests
         ForeignFile file = ForeignFiles.Get(name);
         using var reader = new BdfReader(file.Path);
         Assert.Equal(file.Records, reader.RecordCount);
+        Assert.True(reader.IsDiscontinuous);
+        Assert.Equal(file.RecordOnsets, Enumerable.Range(0, (int)reader.RecordCount).Select(r => reader.RecordOnsetSeconds(r)).ToArray());
         Assert.Contains(reader.ReadAnnotations(), a => a.Text == "after the gap" && Math.Abs(a.OnsetSeconds - 5.125) < 1e-9);
+    }
+
+    [Fact]
+    public async Task Export_places_an_EDF_plus_D_file_s_records_at_their_onsets()
+    {
+        ForeignFile file = ForeignFiles.Get("g_discontinuous_edfplusd.edf");
+        string csv = Path.Combine(Directory.CreateTempSubdirectory("emg-foreign-").FullName, "g.csv");
+        var export = await CliTests.Emg("export", file.Path, "--csv", csv);
+        Assert.True(export.ExitCode == 0, export.Errors);
+        string[] rows = File.ReadAllLines(csv);
+        double rate = file.Signals[0].SampleRate;
+        long[] starts = rows.Skip(1).Select(r => long.Parse(r.Split(',')[0], CultureInfo.InvariantCulture)).ToArray();
+        int n = file.Signals[0].SamplesPerRecord;
+        for (int r = 0; r < file.Records; r++)
+        {
+            Assert.Equal((long)Math.Round(file.RecordOnsets[r] * rate), starts[r * n]); // the gap kept, not closed
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ForeignFiles.All), MemberType = typeof(ForeignFiles))]
+    public async Task Info_opens_each_foreign_file_and_lists_every_signal_with_rate_unit_and_range(string name)
+    {
+        ForeignFile file = ForeignFiles.Get(name);
+        var info = await CliTests.Emg("info", file.Path);
+        Assert.True(info.ExitCode == 0, info.Errors);
+        foreach (IntendedSignal s in file.Signals)
+        {
+            string rate = s.SampleRate.ToString("0.###", CultureInfo.InvariantCulture) + " Hz";
+            Assert.Contains(info.Output.Split('\n'), l => l.Contains(s.Label, StringComparison.Ordinal) && l.Contains(rate, StringComparison.Ordinal)
+                && l.Contains($"digital {s.DigitalMinimum} to {s.DigitalMaximum}", StringComparison.Ordinal));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ForeignFiles.All), MemberType = typeof(ForeignFiles))]
+    public async Task Export_equals_MNE_s_values_to_a_hundredth_of_a_digital_step(string name)
+    {
+        ForeignFile file = ForeignFiles.Get(name);
+        MneFile mne = ForeignFiles.Mne(file.Path);
+        string folder = Directory.CreateTempSubdirectory("emg-foreign-").FullName;
+        foreach (var group in file.Signals.Select((s, k) => (s, k)).GroupBy(x => x.s.SamplesPerRecord))
+        {
+            string csv = Path.Combine(folder, $"{group.Key}.csv");
+            var export = await CliTests.Emg("export", file.Path, "--csv", csv, "--signals", string.Join(',', group.Select(x => x.s.Label)));
+            Assert.True(export.ExitCode == 0, export.Errors);
+            string[] rows = File.ReadAllLines(csv);
+            string[] header = rows[0].Split(',');
+            foreach ((IntendedSignal s, int k) in group)
+            {
+                double perUnit = s.Unit switch { "uV" => 1, "mV" => 1e3, "V" => 1e6, _ => double.NaN };
+                string column = double.IsNaN(perUnit) ? $"{s.Label} {(s.Unit.Length > 0 ? s.Unit : "units")}" : $"{s.Label} uV";
+                int at = Array.IndexOf(header, column);
+                Assert.True(at > 0, $"no column \"{column}\" in {rows[0]}");
+                double factor = double.IsNaN(perUnit) ? 1 : perUnit;
+                double[] expected = mne.Signals[k].Values;
+                Assert.Equal(expected.Length, rows.Length - 1);
+                for (int i = 0; i < expected.Length; i++)
+                {
+                    double got = double.Parse(rows[i + 1].Split(',')[at], CultureInfo.InvariantCulture) / factor;
+                    if (Math.Abs(got - expected[i]) > Math.Abs(s.Step) / 100)
+                    {
+                        Assert.Fail($"{name} {s.Label}[{i}]: export {got:R}, MNE {expected[i]:R}, step {s.Step:R}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("e_semg_millivolts_edfplus.edf")]
+    [InlineData("e_semg_volts_bdfplus.bdf")]
+    public async Task Process_on_an_sEMG_signal_in_mV_or_V_equals_SciPy_s_envelope_on_MNE_s_values_within_1_percent(string name)
+    {
+        ForeignFile file = ForeignFiles.Get(name);
+        string signal = file.Signals.First(s => s.Label.StartsWith("EMG", StringComparison.Ordinal)).Label;
+        ScipyEnvelope reference = ForeignFiles.Envelope(file.Path, signal);
+        string csv = Path.Combine(Directory.CreateTempSubdirectory("emg-foreign-").FullName, "p.csv");
+        var process = await CliTests.Emg("process", file.Path, "--out", csv, "--signals", signal);
+        Assert.True(process.ExitCode == 0, process.Errors);
+        string[] rows = File.ReadAllLines(csv);
+        int decimation = (int)Math.Round(reference.SampleRate / 50);
+        int compared = 0;
+        foreach (string row in rows.Skip(1))
+        {
+            string[] f = row.Split(',');
+            if (f[4] != "1")
+            {
+                continue; // settling
+            }
+            long index = long.Parse(f[0], CultureInfo.InvariantCulture);
+            double rms = double.Parse(f[2], CultureInfo.InvariantCulture);
+            double expected = reference.Rms[(index + 1) / decimation - 1];
+            Assert.True(Math.Abs(rms - expected) <= 0.01 * expected, $"{name} at sample {index}: ours {rms} µV, SciPy on MNE's values {expected} µV");
+            compared++;
+        }
+        Assert.True(compared > 100, $"only {compared} valid envelope values");
     }
 
     private static int[] ReadAll(BdfReader reader, int signal, int count)
