@@ -91,9 +91,9 @@ public sealed class BdfHeader
     /// <summary>Whether the file says it is discontinuous (EDF+D/BDF+D): records' onsets come from their time-keeping TALs.</summary>
     public bool IsDiscontinuous => IsPlus && Reserved.Length > 4 && Reserved[4] == 'D' && AnnotationSignalIndices.Count > 0;
 
-    public int RecordBytes => ParsedRecordBytes > 0
-        ? (int)Math.Min(int.MaxValue, ParsedRecordBytes)
-        : (Signals.Sum(s => s.SamplesPerRecord) + AnnotationSamplesPerRecord) * BytesPerSample;
+    public int RecordBytes => (int)Math.Min(int.MaxValue, ParsedRecordBytes > 0
+        ? ParsedRecordBytes
+        : (Signals.Sum(s => (long)s.SamplesPerRecord) + AnnotationSamplesPerRecord) * BytesPerSample);
 
     /// <summary>Sample rate of a signal, Hz.</summary>
     public double SampleRateHz(int signal) => Signals[signal].SamplesPerRecord / RecordDurationSeconds;

@@ -48,22 +48,21 @@ public sealed class BdfReader : IDisposable
             long recordBytes = Header.ParsedRecordBytes;
             long available = Math.Max(0, (length - _dataStart) / recordBytes);
             long claimed = Header.RecordCount;
-            RecordCount = claimed < 0 ? available : Math.Min(claimed, available);
+            // The records the file holds are read, whatever the header claims: -1 (a writer that did not finish), more
+            // than are there (a truncated copy), or fewer (a writer killed between a record and its count, or a count
+            // of 0 that the data contradicts). Each disagreement is reported.
+            RecordCount = available;
             Truncated = claimed < 0 || claimed > available;
             TrailingBytes = length - _dataStart - (RecordCount * recordBytes);
             if (claimed == -1)
             {
                 _warnings.Add($"The header says -1 data records (a writer that did not finish); the {available} complete records present are read.");
             }
-            else if (claimed > available)
+            else if (claimed != available)
             {
                 _warnings.Add($"The header says {claimed} data records; the file holds {available} complete records, which are read.");
             }
-            else if (claimed < available)
-            {
-                _warnings.Add($"The header says {claimed} data records; the file holds {available}: the {available - claimed} after them are not read.");
-            }
-            if (TrailingBytes > 0 && claimed >= -1 && claimed <= available && RecordCount == available)
+            if (TrailingBytes > 0)
             {
                 _warnings.Add($"{TrailingBytes} bytes after the last complete record are not read.");
             }
@@ -119,7 +118,7 @@ public sealed class BdfReader : IDisposable
     public IReadOnlyList<string> Warnings => _warnings;
 
     /// <summary>Data samples per record, all ordinary signals together.</summary>
-    public int SamplesPerRecord => Header.Signals.Sum(s => s.SamplesPerRecord);
+    public int SamplesPerRecord => (int)Math.Min(int.MaxValue, Header.Signals.Sum(s => (long)s.SamplesPerRecord));
 
     /// <summary>Whether the file is EDF+D/BDF+D: records are not necessarily contiguous in time.</summary>
     public bool IsDiscontinuous => Header.IsDiscontinuous;
@@ -160,6 +159,10 @@ public sealed class BdfReader : IDisposable
             return 0;
         }
         int done = 0;
+        if (RecordCount == 0)
+        {
+            return 0;
+        }
         long record = firstSample / n;
         int skip = (int)(firstSample % n);
         Span<int> scratch = n <= 4096 ? stackalloc int[n] : new int[n];

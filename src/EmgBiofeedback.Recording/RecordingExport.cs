@@ -64,6 +64,10 @@ public static class RecordingExport
             header.Append(CultureInfo.InvariantCulture, $",{Csv(s.Label)} counts,{Csv($"{s.Label} {unit}")}");
         }
         output.WriteLine(header);
+        if (reader.RecordCount == 0)
+        {
+            return 0;
+        }
 
         (long Start, long End)[] unrecorded = RecordingFile.Merge(reader.ReadAnnotations()
             .Select(a => RecordingLayout.TryParseFill(a.Text, out long count, out _) ? ((long)Math.Round(a.OnsetSeconds * rate), count) : (0L, 0L)));

@@ -29,11 +29,20 @@ public sealed partial class RecordingFile : IDisposable
         {
             Path = path;
             BdfHeader h = _reader.Header;
+            if (_reader.RecordCount == 0)
+            {
+                throw new InvalidDataException($"{System.IO.Path.GetFileName(path)}: it holds no complete data record.");
+            }
             Chosen = Choose(h, signalLabels, out string? note);
             Note = note;
             BdfSignal first = h.Signals[Chosen[0]];
             SamplesPerRecord = first.SamplesPerRecord;
             SampleRateHz = first.SamplesPerRecord / h.RecordDurationSeconds;
+            if (!(SampleRateHz <= MaxSampleRateHz))
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{System.IO.Path.GetFileName(path)}: its rate, {first.SamplesPerRecord} samples per {h.RecordDurationSeconds:G6} s record = {SampleRateHz:G6} Hz, is above the {MaxSampleRateHz} Hz the signal chain runs (sEMG is sampled at 0.5-10 kHz)."));
+            }
             Labels = Chosen.Select(i => h.Signals[i].Label.Length > 0 ? h.Signals[i].Label : $"CH{i + 1}").ToArray();
             Scales = Chosen.Select(i => ScaleOf(h.Signals[i])).ToArray();
             _shift = Chosen.Select(i => ShiftOf(h.Signals[i])).ToArray();
@@ -71,6 +80,10 @@ public sealed partial class RecordingFile : IDisposable
             throw;
         }
     }
+
+    /// <summary>The highest rate a recording is processed at: far above any sEMG amplifier's, low enough that the chain's
+    /// windows (sized in samples) stay small whatever a header claims.</summary>
+    public const double MaxSampleRateHz = 100_000;
 
     public string Path { get; }
     public BdfHeader Header => _reader.Header;
