@@ -29,12 +29,12 @@ internal static class Program
         process.SetAction(r => Run(() => Process(r.GetValue(file)!, r.GetValue(outCsv)!)));
 
         var source = new Argument<FileInfo>("source") { Description = "BioSPPy text (.txt) or CSV (.csv) file of ADC counts." };
-        var outBdf = new Option<FileInfo>("--out") { Description = "BDF+ file to write.", Required = true };
-        var rate = new Option<int?>("--rate") { Description = "Sample rate, Hz (required for CSV)." };
+        var outBdf = new Option<FileInfo>("--out") { Description = "File to write: .bdf writes BDF+ (24-bit), .edf writes EDF+ (16-bit).", Required = true };
+        var rate = new Option<double?>("--rate") { Description = "Sample rate, whole Hz (required for CSV)." };
         var bits = new Option<int?>("--bits") { Description = "ADC resolution, bits (required for CSV)." };
         var refMv = new Option<int>("--reference-mv") { Description = "ADC reference, mV (BITalino: 3300).", DefaultValueFactory = _ => 3300 };
         var gain = new Option<double>("--gain") { Description = "Sensor gain, V/V (BITalino EMG: 1009).", DefaultValueFactory = _ => 1009 };
-        var import = new Command("import", "Converts a BioSPPy text or CSV file of counts to BDF+.") { source, outBdf, rate, bits, refMv, gain };
+        var import = new Command("import", "Converts a BioSPPy text or CSV file of counts to BDF+ (.bdf) or EDF+ (.edf).") { source, outBdf, rate, bits, refMv, gain };
         import.SetAction(r => Run(() =>
         {
             Importers.Import(r.GetValue(source)!.FullName, r.GetValue(outBdf)!.FullName,
@@ -218,7 +218,8 @@ internal static class Program
     {
         using RecordingFile r = Open(file);
         int rate = r.SampleRateHz, channels = r.ChannelCount;
-        using var writer = new StreamWriter(output.FullName);
+        using var target = AtomicOutput.Create(output.FullName, r.Path);
+        var writer = new StreamWriter(target.Stream, leaveOpen: true); // disposed before the commit; on failure the target goes
         writer.WriteLine("sample_index,time_s," + string.Join(',', r.Labels.SelectMany(l => new[] { $"{l} rms_uV", $"{l} quality", $"{l} valid" })));
         long lines = 0;
         RecordingProcessor.Run(r, new SignalChainOptions(), outputs =>
@@ -239,6 +240,8 @@ internal static class Program
                 }
             }
         });
+        writer.Dispose(); // flushes into the temporary file before it is renamed
+        target.Commit();
         Console.Error.WriteLine($"\rprocessed {r.RecordCount}/{r.RecordCount} s -> {output.FullName}");
     }
 
@@ -250,7 +253,8 @@ internal static class Program
         var recorded = new bool[rate];
         double[] scale = r.Header.Signals.Select(s => s.UnitsPerDigit).ToArray();
         double[] zero = r.Header.Signals.Select(s => (double)RecordingLayout.ZeroCount(s)).ToArray();
-        using var writer = new StreamWriter(csv.FullName);
+        using var target = AtomicOutput.Create(csv.FullName, r.Path);
+        var writer = new StreamWriter(target.Stream, leaveOpen: true); // disposed before the commit; on failure the target goes
         writer.WriteLine("sample_index,time_s,recorded," + string.Join(',', r.Labels.SelectMany(l => new[] { $"{l} counts", $"{l} uV" })));
         for (long rec = 0; rec < r.RecordCount; rec++)
         {
@@ -268,6 +272,8 @@ internal static class Program
                 writer.WriteLine(line);
             }
         }
+        writer.Dispose(); // flushes into the temporary file before it is renamed
+        target.Commit();
         Console.WriteLine($"Wrote {csv.FullName}");
     }
 
