@@ -5,7 +5,7 @@ namespace EmgBiofeedback.Recording.Tests;
 /// <summary>The `emg` command line: imports, inspection, and clear errors for files it cannot use.</summary>
 public class CliTests
 {
-    private static async Task<(int ExitCode, string Output, string Errors)> Emg(params string[] arguments)
+    internal static async Task<(int ExitCode, string Output, string Errors)> Emg(params string[] arguments)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emg.dll"), .. arguments])
