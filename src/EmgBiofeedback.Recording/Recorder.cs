@@ -336,7 +336,9 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         }
         if (!_writer!.TryAnnotate(note))
         {
-            throw new InvalidOperationException($"A gap note of {Tal.Encode(note).Length} bytes does not fit the room kept for it: {note.Text}");
+            // Cannot happen with the room RecordingLayout keeps (tested); never stop acquisition over it.
+            Lose();
+            RecorderLog.GapNoteLost(_logger, CurrentPath!, note.Text);
         }
         string cause = _gapCause!;
         _gaps.Clear();
@@ -365,6 +367,9 @@ internal static partial class RecorderLog
 
     [LoggerMessage(2, LogLevel.Information, "Recording {Path} closed after {Instants} sample instants ({Lost} annotations lost)")]
     public static partial void Stopped(ILogger logger, string path, long instants, long lost);
+
+    [LoggerMessage(4, LogLevel.Error, "Recording {Path}: a gap note did not fit its record; the filled instants read as recorded: {Text}")]
+    public static partial void GapNoteLost(ILogger logger, string path, string text);
 
     [LoggerMessage(3, LogLevel.Warning, "Recording {Path}: {Lost} annotations were lost and no room was left to say so in the file")]
     public static partial void LossNotWritten(ILogger logger, string path, long lost);
