@@ -30,12 +30,12 @@ internal static class Program
         process.SetAction(r => Run(() => Process(r.GetValue(file)!, r.GetValue(outCsv)!, Labels(r.GetValue(signals)))));
 
         var source = new Argument<FileInfo>("source") { Description = "BioSPPy text (.txt) or CSV (.csv) file of ADC counts." };
-        var outBdf = new Option<FileInfo>("--out") { Description = "BDF+ file to write.", Required = true };
-        var rate = new Option<int?>("--rate") { Description = "Sample rate, Hz (required for CSV)." };
+        var outBdf = new Option<FileInfo>("--out") { Description = "File to write: .bdf writes BDF+ (24-bit), .edf writes EDF+ (16-bit).", Required = true };
+        var rate = new Option<double?>("--rate") { Description = "Sample rate, whole Hz (required for CSV)." };
         var bits = new Option<int?>("--bits") { Description = "ADC resolution, bits (required for CSV)." };
         var refMv = new Option<int>("--reference-mv") { Description = "ADC reference, mV (BITalino: 3300).", DefaultValueFactory = _ => 3300 };
         var gain = new Option<double>("--gain") { Description = "Sensor gain, V/V (BITalino EMG: 1009).", DefaultValueFactory = _ => 1009 };
-        var import = new Command("import", "Converts a BioSPPy text or CSV file of counts to BDF+.") { source, outBdf, rate, bits, refMv, gain };
+        var import = new Command("import", "Converts a BioSPPy text or CSV file of counts to BDF+ (.bdf) or EDF+ (.edf).") { source, outBdf, rate, bits, refMv, gain };
         import.SetAction(r => Run(() =>
         {
             Importers.Import(r.GetValue(source)!.FullName, r.GetValue(outBdf)!.FullName,
@@ -282,7 +282,8 @@ internal static class Program
         double rate = r.SampleRateHz;
         int channels = r.ChannelCount;
         RecordingProcessor.CreateChain(r, new SignalChainOptions()); // a rate or scale the chain cannot take fails here, before any output
-        using var writer = new StreamWriter(output.FullName);
+        using var target = AtomicOutput.Create(output.FullName, r.Path);
+        var writer = new StreamWriter(target.Stream, leaveOpen: true); // disposed before the commit; on failure the target goes
         writer.WriteLine("sample_index,time_s," + string.Join(',', r.Labels.SelectMany(l => new[] { $"{l} rms_uV", $"{l} quality", $"{l} valid" })));
         long lines = 0;
         RecordingProcessor.Run(r, new SignalChainOptions(), outputs =>
@@ -303,6 +304,8 @@ internal static class Program
                 }
             }
         });
+        writer.Dispose(); // flushes into the temporary file before it is renamed
+        target.Commit();
         Console.Error.WriteLine($"\rprocessed {r.RecordCount} records -> {output.Name}");
     }
 
@@ -326,8 +329,11 @@ internal static class Program
         {
             throw new InvalidDataException($"{file.Name}: {e.Message}", e);
         }
-        using var writer = new StreamWriter(csv.FullName);
+        using var target = AtomicOutput.Create(csv.FullName, file.FullName);
+        var writer = new StreamWriter(target.Stream, leaveOpen: true); // disposed before the commit; on failure the target goes
         long rows = RecordingExport.Write(reader, chosen, writer);
+        writer.Dispose(); // flushes into the temporary file before it is renamed
+        target.Commit();
         Console.WriteLine($"Wrote {rows} rows to {csv.Name}");
     }
 

@@ -11,7 +11,11 @@ public sealed class BdfWriter : IDisposable
     private readonly Stream _stream;
     private readonly BdfHeader _header;
     private readonly byte[] _record;
-    private readonly Queue<byte[]> _pending = new();
+    // Bounded by construction: only what fits the next record's annotation space is accepted.
+    private readonly List<byte[]> _pending = [];
+    private int _pendingBytes;
+    private long _lastRecordAnnotationsAt = -1; // file offset of the last record's annotation bytes
+    private int _lastRecordAnnotationsUsed;
     private readonly bool _flushToDisk;
     private long _records;
     private long _flushedRecords = -1;
@@ -39,18 +43,58 @@ public sealed class BdfWriter : IDisposable
 
     public long RecordsWritten => _records;
 
-    /// <summary>Annotations not yet written (they go into the next records, as many as fit in each).</summary>
+    /// <summary>Annotations waiting for the next record (all of them fit it).</summary>
     public int PendingAnnotations => _pending.Count;
 
-    public void Annotate(BdfAnnotation annotation)
+    /// <summary>Annotation bytes still free in the next record after its time-keeping TAL and the pending annotations.</summary>
+    public int AnnotationBytesFree => _header.AnnotationBytesPerRecord - TimeKeepingBytes(_records) - _pendingBytes;
+
+    /// <summary>
+    /// Puts <paramref name="annotation"/> into the next record if it fits there leaving <paramref name="keepFree"/>
+    /// bytes for later notes; returns false (and keeps nothing) otherwise. Annotations never wait for later records.
+    /// </summary>
+    public bool TryAnnotate(BdfAnnotation annotation, int keepFree = 0)
     {
         byte[] tal = Tal.Encode(annotation);
-        if (tal.Length > _header.AnnotationBytesPerRecord - 32)
+        if (tal.Length + keepFree > AnnotationBytesFree)
         {
-            throw new ArgumentException($"The annotation is longer than a record's annotation space ({_header.AnnotationBytesPerRecord} bytes).", nameof(annotation));
+            return false;
         }
-        _pending.Enqueue(tal);
+        _pending.Add(tal);
+        _pendingBytes += tal.Length;
+        return true;
     }
+
+    /// <summary>As <see cref="TryAnnotate"/>, for writers that sized the space themselves: throws when it does not fit.</summary>
+    public void Annotate(BdfAnnotation annotation)
+    {
+        if (!TryAnnotate(annotation))
+        {
+            throw new ArgumentException($"The annotation \"{annotation.Text}\" does not fit the {AnnotationBytesFree} bytes left in the record's annotation space.", nameof(annotation));
+        }
+    }
+
+    /// <summary>
+    /// Adds <paramref name="annotation"/> to the free annotation space of the last record already written (used when a
+    /// file closes on a record boundary, so its last notes need no record of padding). False when none fits.
+    /// </summary>
+    public bool TryAnnotateLastRecord(BdfAnnotation annotation)
+    {
+        byte[] tal = Tal.Encode(annotation);
+        if (_lastRecordAnnotationsAt < 0 || _lastRecordAnnotationsUsed + tal.Length > _header.AnnotationBytesPerRecord)
+        {
+            return false;
+        }
+        long end = _stream.Position;
+        _stream.Position = _lastRecordAnnotationsAt + _lastRecordAnnotationsUsed;
+        _stream.Write(tal);
+        _stream.Position = end;
+        _lastRecordAnnotationsUsed += tal.Length;
+        _flushedRecords = -1; // the next Flush hands the change to the OS
+        return true;
+    }
+
+    private int TimeKeepingBytes(long record) => Tal.Seconds(record * _header.RecordDurationSeconds).Length + 3;
 
     /// <summary>
     /// Writes one data record: <paramref name="digital"/> holds each signal's samples in signal order, signal-major
@@ -87,12 +131,15 @@ public sealed class BdfWriter : IDisposable
         Span<byte> ann = r[(digital.Length * bps)..];
         ann.Clear();
         int used = Tal.WriteTimeKeeping(ann, _records * _header.RecordDurationSeconds);
-        while (_pending.TryPeek(out byte[]? tal) && used + tal.Length <= ann.Length)
+        foreach (byte[] tal in _pending)
         {
             tal.CopyTo(ann[used..]);
             used += tal.Length;
-            _pending.Dequeue();
         }
+        _pending.Clear();
+        _pendingBytes = 0;
+        _lastRecordAnnotationsAt = _stream.Position + digital.Length * bps;
+        _lastRecordAnnotationsUsed = used;
         _stream.Write(_record);
         _records++;
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using EmgBiofeedback.Protocol;
 
 namespace EmgBiofeedback.Recording;
@@ -6,149 +7,270 @@ namespace EmgBiofeedback.Recording;
 /// <summary>How imported counts become microvolts: the ADC and sensor the foreign recording came from.</summary>
 /// <param name="ReferenceMillivolts">ADC reference. BioSPPy's examples come from BITalino: VCC 3.3 V.</param>
 /// <param name="SensorGain">Electrode-to-ADC gain. BITalino's EMG sensor: 1009 (datasheet transfer function).</param>
-public sealed record ImportScaling(int ReferenceMillivolts = 3300, double SensorGain = 1009, int? AdcBits = null, int? SampleRateHz = null);
+/// <param name="AdcBits">ADC resolution; overrides a text file's "Resolution:=" (required for CSV).</param>
+/// <param name="SampleRateHz">Sample rate; overrides a text file's "Sampling Rate (Hz):=" (required for CSV).</param>
+public sealed record ImportScaling(int ReferenceMillivolts = 3300, double SensorGain = 1009, int? AdcBits = null, double? SampleRateHz = null);
 
 /// <summary>
-/// Converts foreign sample files into this project's BDF+ recordings, so they replay and process like sessions:
+/// Converts foreign sample files into this project's recordings, so they replay and process like sessions:
 /// BioSPPy's "Simple Text Format" ('#' header lines with "Sampling Rate (Hz):=", "Resolution:=", "Labels:=", then
-/// one count per line) and plain CSV (an optional header row of labels, one row per instant, one count per column).
+/// one row of counts per line) and plain CSV (an optional header row of labels, one row per instant, one count per
+/// column). The destination's extension chooses the format: ".bdf" BDF+ (24-bit), ".edf" EDF+ (16-bit). The input is
+/// streamed (one record in memory, lines capped at <see cref="MaxLineChars"/>); the output appears only when complete.
 /// </summary>
 public static class Importers
 {
+    /// <summary>The longest line read: far more than 16 columns of counts need; a longer one is refused, not buffered.</summary>
+    public const int MaxLineChars = 65_536;
+
+    /// <summary>The highest sample rate imported (Hz); a 1 s record of 16 channels then stays under 4 MB.</summary>
+    public const int MaxSampleRateHz = 65_535;
+
+    /// <summary>The file format a destination's extension asks for: true for BDF+ (.bdf), false for EDF+ (.edf).</summary>
+    public static bool Is24BitDestination(string destination) => Path.GetExtension(destination).ToLowerInvariant() switch
+    {
+        ".bdf" => true,
+        ".edf" => false,
+        _ => throw new ArgumentException($"Output {destination}: the name must end in .edf (EDF+, 16-bit) or .bdf (BDF+, 24-bit)."),
+    };
+
     public static void Import(string source, string destination, ImportScaling scaling, string session = "import")
     {
+        bool is24Bit = Is24BitDestination(destination);
+        AtomicOutput.RefuseInput(destination, source);
+        if (scaling.ReferenceMillivolts <= 0)
+        {
+            throw new ArgumentException($"Reference {scaling.ReferenceMillivolts} mV: the ADC reference must be above 0 mV.");
+        }
+        if (!double.IsFinite(scaling.SensorGain) || scaling.SensorGain <= 0)
+        {
+            throw new ArgumentException($"Gain {scaling.SensorGain.ToString(CultureInfo.InvariantCulture)}: the sensor gain must be a finite number above 0.");
+        }
         if (!File.Exists(source))
         {
             throw new FileNotFoundException($"No file at {source}.", source);
         }
-        string ext = Path.GetExtension(source).ToLowerInvariant();
-        (int rate, int bits, string[] labels, List<ushort[]> rows) = ext == ".csv" ? ReadCsv(source, scaling) : ReadBiosppy(source, scaling);
-        var board = new BoardInfo(WireFormat.ProtocolVersion, 0, 0, 0, labels.Length, rate, bits, scaling.ReferenceMillivolts, true, 0, "import");
-        var options = new RecorderOptions { SensorGain = scaling.SensorGain };
-        BdfHeader header = RecordingLayout.BuildHeader(board, new RecordingRequest("import", session, "X", labels), options,
-            File.GetLastWriteTime(source).AddTicks(-(File.GetLastWriteTime(source).Ticks % TimeSpan.TicksPerSecond)));
-        int[] zero = header.Signals.Select(RecordingLayout.ZeroCount).ToArray();
-        using var writer = new BdfWriter(new FileStream(destination, FileMode.Create, FileAccess.ReadWrite), header);
-        writer.Annotate(new BdfAnnotation(0, null, $"Imported from {Path.GetFileName(source)}"));
-        var record = new int[labels.Length * rate];
-        long records = (rows.Count + rate - 1) / rate;
-        for (long r = 0; r < records; r++)
-        {
-            for (int i = 0; i < rate; i++)
-            {
-                long at = r * rate + i;
-                for (int c = 0; c < labels.Length; c++)
-                {
-                    record[c * rate + i] = at < rows.Count ? rows[(int)at][c] : zero[c];
-                }
-            }
-            if (r == records - 1 && rows.Count % rate != 0)
-            {
-                long padding = rate - rows.Count % rate;
-                writer.Annotate(new BdfAnnotation(rows.Count / (double)rate, padding / (double)rate, RecordingLayout.PaddingText(padding)));
-            }
-            writer.WriteRecord(record);
-        }
-    }
-
-    private static (int, int, string[], List<ushort[]>) ReadBiosppy(string path, ImportScaling scaling)
-    {
-        double? rate = null;
-        int? bits = null;
-        string[] labels = ["EMG"];
-        var rows = new List<ushort[]>();
-        int lineNo = 0;
-        foreach (string raw in File.ReadLines(path))
-        {
-            lineNo++;
-            string line = raw.Trim().TrimStart('\uFEFF');
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            if (line.StartsWith('#'))
-            {
-                string[] kv = line[1..].Split(":=", 2);
-                if (kv.Length == 2)
-                {
-                    string key = kv[0].Trim(), value = kv[1].Trim();
-                    if (key.StartsWith("Sampling Rate", StringComparison.OrdinalIgnoreCase))
-                    {
-                        rate = double.Parse(value, CultureInfo.InvariantCulture);
-                    }
-                    else if (key.Equals("Resolution", StringComparison.OrdinalIgnoreCase))
-                    {
-                        bits = int.Parse(value, CultureInfo.InvariantCulture);
-                    }
-                    else if (key.Equals("Labels", StringComparison.OrdinalIgnoreCase))
-                    {
-                        labels = value.Split('\t', ',', ' ').Where(s => s.Length > 0).ToArray();
-                    }
-                }
-                continue;
-            }
-            string[] cells = line.Split(['\t', ' ', ','], StringSplitOptions.RemoveEmptyEntries);
-            rows.Add(ParseRow(cells, labels.Length, path, lineNo));
-        }
-        if (rate is null && scaling.SampleRateHz is null)
-        {
-            throw new InvalidDataException($"{path}: not a BioSPPy text file: no \"# Sampling Rate (Hz):=\" header line.");
-        }
-        return (CheckRate(scaling.SampleRateHz ?? rate!.Value, path), scaling.AdcBits ?? bits ?? 12, labels, rows);
-    }
-
-    private static (int, int, string[], List<ushort[]>) ReadCsv(string path, ImportScaling scaling)
-    {
-        if (scaling.SampleRateHz is not int rate || scaling.AdcBits is not int bits)
+        bool csv = Path.GetExtension(source).Equals(".csv", StringComparison.OrdinalIgnoreCase);
+        if (csv && (scaling.SampleRateHz is null || scaling.AdcBits is null))
         {
             throw new ArgumentException("A CSV file does not say its sample rate or ADC resolution: give both (--rate, --bits).");
         }
-        string[]? labels = null;
-        var rows = new List<ushort[]>();
-        int lineNo = 0;
-        foreach (string raw in File.ReadLines(path))
+
+        double? rate = scaling.SampleRateHz;
+        int? bits = scaling.AdcBits;
+        string[]? labels = csv ? null : ["EMG"];
+        Output? output = null;
+        try
         {
-            lineNo++;
-            string line = raw.Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
+            int lineNo = 0;
+            using var reader = new StreamReader(source, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16);
+            var buffer = new StringBuilder();
+            while (ReadLine(reader, buffer, source, lineNo + 1))
             {
-                continue;
+                lineNo++;
+                string line = buffer.ToString().Trim();
+                if (line.Length == 0)
+                {
+                    continue;
+                }
+                if (line.StartsWith('#'))
+                {
+                    if (!csv && output is null)
+                    {
+                        ReadHeaderLine(line, source, lineNo, scaling, ref rate, ref bits, ref labels);
+                    }
+                    continue;
+                }
+                string[] cells = csv ? line.Split([',', ';', '\t']).Select(s => s.Trim()).ToArray() : line.Split(['\t', ' ', ','], StringSplitOptions.RemoveEmptyEntries);
+                if (csv && labels is null && !double.TryParse(cells[0], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                {
+                    labels = cells;
+                    continue;
+                }
+                labels ??= cells.Select((_, i) => $"CH{i + 1}").ToArray();
+                output ??= Output.Open(source, destination, session, scaling, Rate(rate, source), Bits(bits ?? 12, is24Bit), labels, is24Bit);
+                output.Add(cells, lineNo);
             }
-            string[] cells = line.Split([',', ';', '\t']).Select(s => s.Trim()).ToArray();
-            if (labels is null && !double.TryParse(cells[0], NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+            if (output is null)
             {
-                labels = cells;
-                continue;
+                if (!csv && rate is null)
+                {
+                    throw new InvalidDataException($"{source}: not a BioSPPy text file: no \"# Sampling Rate (Hz):=\" header line.");
+                }
+                throw new InvalidDataException($"{source}: no samples.");
             }
-            labels ??= cells.Select((_, i) => $"CH{i + 1}").ToArray();
-            rows.Add(ParseRow(cells, labels.Length, path, lineNo));
+            output.Complete();
         }
-        if (labels is null || rows.Count == 0)
+        finally
         {
-            throw new InvalidDataException($"{path}: no samples.");
+            output?.Dispose();
         }
-        return (CheckRate(rate, path), bits, labels, rows);
     }
 
-    private static ushort[] ParseRow(string[] cells, int channels, string path, int lineNo)
+    /// <summary>Reads one line into <paramref name="line"/>, refusing (not buffering) one longer than <see cref="MaxLineChars"/>.</summary>
+    private static bool ReadLine(StreamReader reader, StringBuilder line, string path, int lineNo)
     {
-        if (cells.Length != channels)
+        line.Clear();
+        int c;
+        while ((c = reader.Read()) >= 0)
         {
-            throw new InvalidDataException($"{path}:{lineNo}: {cells.Length} values, expected {channels}.");
-        }
-        var row = new ushort[channels];
-        for (int c = 0; c < channels; c++)
-        {
-            if (!double.TryParse(cells[c], NumberStyles.Float, CultureInfo.InvariantCulture, out double v) || v < 0 || v > ushort.MaxValue || v != Math.Round(v))
+            if (c == '\n')
             {
-                throw new InvalidDataException($"{path}:{lineNo}: \"{cells[c]}\" is not an ADC count (a whole number 0-65535).");
+                return true;
             }
-            row[c] = (ushort)v;
+            if (line.Length == MaxLineChars)
+            {
+                throw new InvalidDataException($"{path}:{lineNo}: the line is longer than {MaxLineChars} characters (a row holds at most {WireFormat.MaxChannels} counts).");
+            }
+            line.Append((char)c);
         }
-        return row;
+        return line.Length > 0;
     }
 
-    private static int CheckRate(double rate, string path) =>
-        rate > 0 && rate == Math.Round(rate) && rate <= 65_535 ? (int)rate
-            : throw new InvalidDataException($"{path}: sample rate {rate} Hz is not a whole number of Hz (1 s records need one).");
+    private static void ReadHeaderLine(string line, string path, int lineNo, ImportScaling scaling, ref double? rate, ref int? bits, ref string[]? labels)
+    {
+        string[] kv = line[1..].Split(":=", 2);
+        if (kv.Length != 2)
+        {
+            return;
+        }
+        string key = kv[0].Trim(), value = kv[1].Trim();
+        if (key.StartsWith("Sampling Rate", StringComparison.OrdinalIgnoreCase) && scaling.SampleRateHz is null)
+        {
+            rate = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double r)
+                ? r : throw new InvalidDataException($"{path}:{lineNo}: sampling rate \"{value}\" is not a number of Hz.");
+        }
+        else if (key.Equals("Resolution", StringComparison.OrdinalIgnoreCase) && scaling.AdcBits is null)
+        {
+            bits = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int b)
+                ? b : throw new InvalidDataException($"{path}:{lineNo}: resolution \"{value}\" is not a whole number of bits.");
+        }
+        else if (key.Equals("Labels", StringComparison.OrdinalIgnoreCase))
+        {
+            labels = value.Split('\t', ',', ' ').Where(s => s.Length > 0).ToArray();
+        }
+    }
+
+    private static int Rate(double? rate, string path)
+    {
+        double r = rate ?? throw new InvalidDataException($"{path}: not a BioSPPy text file: no \"# Sampling Rate (Hz):=\" header line.");
+        return double.IsFinite(r) && r >= 1 && r <= MaxSampleRateHz && r == Math.Round(r) ? (int)r
+            : throw new ArgumentException($"Sample rate {r.ToString(CultureInfo.InvariantCulture)} Hz: it must be a whole number of Hz from 1 to {MaxSampleRateHz} (a 1 s record holds a whole number of samples).");
+    }
+
+    private static int Bits(int bits, bool is24Bit)
+    {
+        int max = RecordingLayout.MaxBits(is24Bit);
+        return bits >= 1 && bits <= max ? bits
+            : throw new ArgumentException($"ADC resolution {bits} bits: {(is24Bit ? "BDF+" : "EDF+")} holds 1 to {max} bits.");
+    }
+
+    /// <summary>The destination being written: one record of samples in memory, records written as they fill.</summary>
+    private sealed class Output : IDisposable
+    {
+        private readonly string _source;
+        private readonly int _rate;
+        private readonly int _channels;
+        private readonly long _maxCount;
+        private readonly int _shift;
+        private readonly int[] _zero;
+        private readonly int[] _record;
+        private readonly AtomicOutput _file;
+        private readonly BdfWriter _writer;
+        private int _fill;
+        private long _instants;
+
+        private Output(string source, int rate, int channels, int bits, bool is24Bit, BdfHeader header, AtomicOutput file)
+        {
+            _source = source;
+            _rate = rate;
+            _channels = channels;
+            _maxCount = (1L << bits) - 1;
+            _shift = RecordingLayout.DigitalShift(bits, is24Bit);
+            _zero = header.Signals.Select(RecordingLayout.ZeroCount).ToArray();
+            _record = new int[channels * rate];
+            _file = file;
+            _writer = new BdfWriter(file.Stream, header);
+        }
+
+        public static Output Open(string source, string destination, string session, ImportScaling scaling, int rate, int bits, string[] labels, bool is24Bit)
+        {
+            if (labels.Length is < 1 or > WireFormat.MaxChannels)
+            {
+                throw new InvalidDataException($"{source}: {labels.Length} channels: a recording holds 1 to {WireFormat.MaxChannels}.");
+            }
+            var board = new BoardInfo(WireFormat.ProtocolVersion, 0, 0, 0, labels.Length, rate, bits, scaling.ReferenceMillivolts, true, 0, "import");
+            var options = new RecorderOptions { SensorGain = scaling.SensorGain };
+            DateTime modified = File.GetLastWriteTime(source);
+            BdfHeader header = RecordingLayout.BuildHeader(board, new RecordingRequest("import", session, "X", labels), options,
+                modified.AddTicks(-(modified.Ticks % TimeSpan.TicksPerSecond)), is24Bit);
+            AtomicOutput file = AtomicOutput.Create(destination, source);
+            var output = new Output(source, rate, labels.Length, bits, is24Bit, header, file);
+            output._writer.Annotate(new BdfAnnotation(0, null, $"Imported from {Truncate(Path.GetFileName(source), 100)}"));
+            return output;
+        }
+
+        public void Add(string[] cells, int lineNo)
+        {
+            if (cells.Length != _channels)
+            {
+                throw new InvalidDataException($"{_source}:{lineNo}: {cells.Length} values, expected {_channels}.");
+            }
+            for (int c = 0; c < _channels; c++)
+            {
+                if (!TryParseCount(cells[c], out long v))
+                {
+                    throw new InvalidDataException($"{_source}:{lineNo}:{c + 1}: \"{cells[c]}\" is not an ADC count (a whole number 0-{_maxCount}).");
+                }
+                if (v < 0 || v > _maxCount)
+                {
+                    throw new InvalidDataException($"{_source}:{lineNo}:{c + 1}: count {v} is outside 0-{_maxCount}, the range of the ADC.");
+                }
+                _record[c * _rate + _fill] = (int)(v - _shift);
+            }
+            _instants++;
+            if (++_fill == _rate)
+            {
+                _writer.WriteRecord(_record);
+                _fill = 0;
+            }
+        }
+
+        /// <summary>Pads and writes the last record, then renames the file into place.</summary>
+        public void Complete()
+        {
+            if (_fill > 0)
+            {
+                long padding = _rate - _fill;
+                _writer.Annotate(new BdfAnnotation(_instants / (double)_rate, padding / (double)_rate, RecordingLayout.PaddingText(padding)));
+                for (int c = 0; c < _channels; c++)
+                {
+                    _record.AsSpan(c * _rate + _fill, (int)padding).Fill(_zero[c]);
+                }
+                _writer.WriteRecord(_record);
+            }
+            _writer.Flush();
+            _file.Commit();
+        }
+
+        public void Dispose()
+        {
+            _writer.Dispose();
+            _file.Dispose();
+        }
+
+        /// <summary>A whole number, written as an integer or as a float with no fraction ("2034", "2034.0").</summary>
+        private static bool TryParseCount(string cell, out long value)
+        {
+            if (long.TryParse(cell, NumberStyles.Integer, CultureInfo.InvariantCulture, out value))
+            {
+                return true;
+            }
+            bool whole = double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && Math.Abs(d) < 1e15 && d == Math.Round(d);
+            value = whole ? (long)d : 0;
+            return whole;
+        }
+
+        private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
+    }
 }

@@ -11,6 +11,10 @@ namespace EmgBiofeedback.Recording;
 /// events, session start/stop and markers. A data record is one second; each complete record is written and
 /// flushed, and the header's record count rewritten, at once, so a killed process leaves a readable file up to
 /// its last second. Runs on the acquisition thread: per sample it only copies counts into a preallocated record.
+/// Annotations never add records: each goes into the record being filled when it happens, whose annotation space
+/// is sized for <see cref="RecorderOptions.NotesPerSecond"/> notes, one gap note and the closing notes; a note that
+/// does not fit is dropped and counted (<see cref="AnnotationsLost"/>, and "N annotations lost" at the end). Gaps
+/// that start in one record share one note listing their exact positions (docs/recordings.md).
 /// </summary>
 public sealed class Recorder : IAcquisitionSink, IDisposable
 {
@@ -29,6 +33,13 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
     private int _fill;
     private long _position; // instants written or buffered, padding included
     private long _origin = -1;
+    private long _lost;
+    private long _lostInFile;
+    private int _noteReserve; // bytes each record keeps for its gap note and the closing notes
+    // Gaps starting in the record being filled: start (file instant) and length (may run past the record's end).
+    // Bounded: at most one per two instants of a record, preallocated at open.
+    private readonly List<(long Start, long Count)> _gaps = [];
+    private string? _gapCause;
 
     public Recorder(RecorderOptions options, RecordingsFolder folder, TimeProvider time, ILogger<Recorder>? logger = null)
     {
@@ -48,6 +59,12 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
 
     /// <summary>Records written and flushed to the current file.</summary>
     public long RecordsFlushed { get { lock (_gate) { return _writer?.RecordsWritten ?? 0; } } }
+
+    /// <summary>Notes (markers, events) dropped because the second they fell in had no room left; since start-up.</summary>
+    public long AnnotationsLost { get { lock (_gate) { return _lost; } } }
+
+    /// <summary>Notes dropped from the current (or last) file.</summary>
+    public long AnnotationsLostInFile { get { lock (_gate) { return _lostInFile; } } }
 
     /// <summary>Raised (on the acquisition thread) after each flush with the file and its record count.</summary>
     public event Action<string, long>? Flushed;
@@ -81,12 +98,15 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         }
     }
 
-    /// <summary>A marker (sensory trick, calibration, trial) at the current instant; ignored when not recording.</summary>
-    public void Mark(string text, double? durationSeconds = null)
+    /// <summary>
+    /// A marker (sensory trick, calibration, trial) at the current instant; ignored when not recording. Returns false
+    /// when the current second's annotation space is full: the marker is then dropped and counted, never queued.
+    /// </summary>
+    public bool Mark(string text, double? durationSeconds = null)
     {
         lock (_gate)
         {
-            _writer?.Annotate(new BdfAnnotation(_position / (double)_rate, durationSeconds, text));
+            return _writer is null || Note(new BdfAnnotation(_position / (double)_rate, durationSeconds, text));
         }
     }
 
@@ -123,8 +143,7 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
             if (behind > 0)
             {
                 // Missing instants that no OnGap announced: keep the timeline anyway.
-                _writer.Annotate(new BdfAnnotation(_position / (double)_rate, behind / (double)_rate, RecordingLayout.GapText(behind, "unannounced")));
-                Pad(behind);
+                Gap(behind, "unannounced");
             }
             int n = Math.Min(counts.Length, _zero.Length);
             for (int c = 0; c < n; c++)
@@ -147,9 +166,7 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
             {
                 return;
             }
-            string cause = gap.Estimated ? $"{gap.Cause}, estimated" : gap.Cause.ToString();
-            _writer.Annotate(new BdfAnnotation(_position / (double)_rate, gap.Lost / (double)_rate, RecordingLayout.GapText(gap.Lost, cause)));
-            Pad(gap.Lost);
+            Gap(gap.Lost, gap.Estimated ? $"{gap.Cause}, estimated" : gap.Cause.ToString());
         }
     }
 
@@ -179,8 +196,13 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         _fill = 0;
         _position = 0;
         _origin = -1;
+        _lostInFile = 0;
+        _gaps.Clear();
+        _gaps.Capacity = Math.Max(_gaps.Capacity, _rate / 2 + 1);
+        _gapCause = null;
+        _noteReserve = RecordingLayout.GapNoteBytes(_rate) + RecordingLayout.CloseBytes;
         CurrentPath = path;
-        _writer.Annotate(new BdfAnnotation(0, null, RecordingLayout.SessionStart));
+        Note(new BdfAnnotation(0, null, RecordingLayout.SessionStart));
         _writer.Flush();
         RecorderLog.Started(_logger, path, board.ChannelCount, board.SampleRateHz);
     }
@@ -191,27 +213,69 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         {
             return;
         }
-        _writer.Annotate(new BdfAnnotation(_position / (double)_rate, null, why));
-        if (_fill > 0)
+        double now = _position / (double)_rate;
+        var closing = new List<BdfAnnotation> { new(now, null, why) };
+        long padding = _fill > 0 ? _rate - _fill : 0;
+        if (padding > 0)
         {
-            long padding = _rate - _fill;
-            _writer.Annotate(new BdfAnnotation(_position / (double)_rate, padding / (double)_rate, RecordingLayout.PaddingText(padding)));
-            Pad(padding);
+            closing.Add(new BdfAnnotation(now, padding / (double)_rate, RecordingLayout.PaddingText(padding)));
         }
-        // Annotations that did not fit the last record go into records of padding.
-        while (_writer.PendingAnnotations > 0)
+        foreach (BdfAnnotation a in closing)
         {
-            _writer.Annotate(new BdfAnnotation(_position / (double)_rate, 1, RecordingLayout.PaddingText(_rate)));
-            Pad(_rate);
+            // The closing notes use the room every record keeps for them (all but the gap note's).
+            bool kept = _fill > 0 ? _writer.TryAnnotate(a, RecordingLayout.GapNoteBytes(_rate)) : _writer.TryAnnotateLastRecord(a);
+            if (!kept)
+            {
+                Lose();
+            }
+        }
+        if (_lostInFile > 0)
+        {
+            BdfAnnotation lost = new(now, null, RecordingLayout.LostText(_lostInFile));
+            bool kept = _fill > 0 ? _writer.TryAnnotate(lost, RecordingLayout.GapNoteBytes(_rate)) : _writer.TryAnnotateLastRecord(lost);
+            if (!kept)
+            {
+                RecorderLog.LossNotWritten(_logger, CurrentPath!, _lostInFile);
+            }
+        }
+        if (padding > 0)
+        {
+            Fill(padding);
         }
         _writer.Dispose();
-        RecorderLog.Stopped(_logger, CurrentPath!, _position);
+        RecorderLog.Stopped(_logger, CurrentPath!, _position, _lostInFile);
         _writer = null;
         CurrentPath = null;
     }
 
+    /// <summary>A note in the record being filled, keeping the room of its gap note and the closing notes; else dropped and counted.</summary>
+    private bool Note(BdfAnnotation annotation)
+    {
+        if (_writer!.TryAnnotate(annotation, _noteReserve))
+        {
+            return true;
+        }
+        Lose();
+        return false;
+    }
+
+    private void Lose()
+    {
+        _lost++;
+        _lostInFile++;
+        RecorderMetrics.AnnotationsLost.Add(1);
+    }
+
+    /// <summary>Lost instants: noted with the record they start in (see <see cref="GapNote"/>), filled with 0 µV.</summary>
+    private void Gap(long lost, string cause)
+    {
+        _gaps.Add((_position, lost));
+        _gapCause = _gapCause is null || _gapCause == cause ? cause : "mixed causes";
+        Fill(lost);
+    }
+
     /// <summary>Fills <paramref name="instants"/> with each channel's zero-volt count, writing records as they fill.</summary>
-    private void Pad(long instants)
+    private void Fill(long instants)
     {
         while (instants > 0)
         {
@@ -232,11 +296,68 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
 
     private void WriteRecord()
     {
+        GapNote();
         _writer!.WriteRecord(_record);
         _writer.Flush();
         _fill = 0;
         Flushed?.Invoke(CurrentPath!, _writer.RecordsWritten);
     }
+
+    /// <summary>
+    /// The note of the gaps that start in the record about to be written. One gap: "Gap N samples (cause)" with its
+    /// whole length (it may run over later records, which then need no note). Several: one list note whose runs are cut
+    /// at the record's end; a run that goes on becomes the first gap of the next record. The room for it is kept in
+    /// every record (<see cref="RecordingLayout.GapNoteBytes"/>), so a gap is never dropped.
+    /// </summary>
+    private void GapNote()
+    {
+        if (_gaps.Count == 0)
+        {
+            return;
+        }
+        long recordEnd = _position - _fill + _rate;
+        BdfAnnotation note;
+        (long Start, long Count) carry = default;
+        if (_gaps.Count == 1)
+        {
+            (long start, long count) = _gaps[0];
+            note = new BdfAnnotation(start / (double)_rate, count / (double)_rate, RecordingLayout.GapText(count, _gapCause!));
+        }
+        else
+        {
+            (long lastStart, long lastCount) = _gaps[^1];
+            if (lastStart + lastCount > recordEnd)
+            {
+                carry = (recordEnd, lastStart + lastCount - recordEnd);
+                _gaps[^1] = (lastStart, recordEnd - lastStart);
+            }
+            long span = _gaps[^1].Start + _gaps[^1].Count - _gaps[0].Start;
+            note = new BdfAnnotation(_gaps[0].Start / (double)_rate, span / (double)_rate, RecordingLayout.GapListText(_gaps, _gapCause!));
+        }
+        if (!_writer!.TryAnnotate(note))
+        {
+            // Cannot happen with the room RecordingLayout keeps (tested); never stop acquisition over it.
+            Lose();
+            RecorderLog.GapNoteLost(_logger, CurrentPath!, note.Text);
+        }
+        string cause = _gapCause!;
+        _gaps.Clear();
+        _gapCause = null;
+        if (carry.Count > 0)
+        {
+            _gaps.Add(carry);
+            _gapCause = cause;
+        }
+    }
+}
+
+internal static class RecorderMetrics
+{
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("EmgBiofeedback.Recording");
+
+    /// <summary>Notes the recorder dropped because their second's annotation space was full.</summary>
+    public static readonly System.Diagnostics.Metrics.Counter<long> AnnotationsLost =
+        Meter.CreateCounter<long>("emg.recorder.annotations_lost", description: "Annotations (markers, events) dropped: no room in their second's record");
 }
 
 internal static partial class RecorderLog
@@ -244,6 +365,12 @@ internal static partial class RecorderLog
     [LoggerMessage(1, LogLevel.Information, "Recording to {Path} ({Channels} ch x {Rate} Hz)")]
     public static partial void Started(ILogger logger, string path, int channels, int rate);
 
-    [LoggerMessage(2, LogLevel.Information, "Recording {Path} closed after {Instants} sample instants")]
-    public static partial void Stopped(ILogger logger, string path, long instants);
+    [LoggerMessage(2, LogLevel.Information, "Recording {Path} closed after {Instants} sample instants ({Lost} annotations lost)")]
+    public static partial void Stopped(ILogger logger, string path, long instants, long lost);
+
+    [LoggerMessage(4, LogLevel.Error, "Recording {Path}: a gap note did not fit its record; the filled instants read as recorded: {Text}")]
+    public static partial void GapNoteLost(ILogger logger, string path, string text);
+
+    [LoggerMessage(3, LogLevel.Warning, "Recording {Path}: {Lost} annotations were lost and no room was left to say so in the file")]
+    public static partial void LossNotWritten(ILogger logger, string path, long lost);
 }

@@ -34,6 +34,14 @@ public sealed class RecorderOptions
     /// system, which is what survives a killed process; fsync only adds power-loss safety at a latency cost.
     /// </summary>
     public bool FlushToDisk { get; set; }
+
+    /// <summary>
+    /// Notes (markers, connection events) a one-second record has room for, besides its gap note and closing notes:
+    /// the annotation signal is sized from it (docs/recordings.md). Default 10: the sustained marker limit
+    /// (Sessions:MarkersPerSecond). Notes beyond the room of the second they fall in are dropped and counted.
+    /// </summary>
+    [Range(1, 200)]
+    public int NotesPerSecond { get; set; } = 10;
 }
 
 /// <summary>Configuration section "Replay": run the service on a recording instead of a board.</summary>

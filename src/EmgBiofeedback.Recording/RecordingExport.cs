@@ -69,8 +69,12 @@ public static class RecordingExport
             return 0;
         }
 
-        (long Start, long End)[] unrecorded = RecordingFile.Merge(reader.ReadAnnotations()
-            .Select(a => RecordingLayout.TryParseFill(a.Text, out long count, out _) ? ((long)Math.Round(a.OnsetSeconds * rate), count) : (0L, 0L)));
+        var fills = new List<(long Start, long Count, bool IsGap)>();
+        foreach (BdfAnnotation a in reader.ReadAnnotations())
+        {
+            RecordingLayout.TryParseFills(a, rate, fills);
+        }
+        (long Start, long End)[] unrecorded = RecordingFile.Merge(fills.Select(f => (f.Start, f.Count)));
         var recordedMask = new bool[n];
         var digital = new int[reader.SamplesPerRecord];
         var starts = new int[h.Signals.Count];

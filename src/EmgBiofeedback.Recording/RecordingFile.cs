@@ -60,11 +60,12 @@ public sealed partial class RecordingFile : IDisposable
             Annotations = _reader.ReadAnnotations();
             int perRecord = SamplesPerRecord;
             double rate = SampleRateHz;
-            _fills = Annotations
-                .Select(a => RecordingLayout.TryParseFill(a.Text, out long n, out bool gap)
-                    ? (Start: (long)Math.Round(a.OnsetSeconds * rate), Count: n, IsGap: gap)
-                    : (Start: 0L, Count: 0L, IsGap: false))
-                .Where(f => f.Count > 0).OrderBy(f => f.Start).ToArray();
+            var fills = new List<(long Start, long Count, bool IsGap)>();
+            foreach (BdfAnnotation a in Annotations)
+            {
+                RecordingLayout.TryParseFills(a, rate, fills);
+            }
+            _fills = fills.OrderBy(f => f.Start).ToArray();
             _unrecorded = Merge(_fills.Select(f => (f.Start, f.Count)));
             RecordStarts = new long[_reader.RecordCount];
             for (long r = 0; r < _reader.RecordCount; r++)

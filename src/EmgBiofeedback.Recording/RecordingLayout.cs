@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using EmgBiofeedback.Protocol;
 
@@ -17,8 +18,18 @@ public static partial class RecordingLayout
 {
     public const double RecordSeconds = 1;
 
-    /// <summary>Annotation space per record: 170 BDF samples = 510 bytes, about 10 typical annotations a second.</summary>
-    public const int AnnotationSamples = 170;
+    /// <summary>Annotation bytes a record keeps for its time-keeping TAL ("+onset" 0x14 0x14 0x00; 12 digits of seconds).</summary>
+    public const int TimeKeepingBytes = 16;
+
+    /// <summary>
+    /// Bytes of one typical note (marker, connection event) as a TAL: onset, a label of about 30 characters and the
+    /// separators. Longer notes use the space of two; a second with more notes than the space holds drops the excess
+    /// and counts it (<see cref="Recorder.AnnotationsLost"/>).
+    /// </summary>
+    public const int NoteBytes = 48;
+
+    /// <summary>Bytes kept in every record for what closing a file writes: "Session stop", "Padding N samples", "N annotations lost".</summary>
+    public const int CloseBytes = 160;
 
     public const string SessionStart = "Session start";
     public const string SessionStop = "Session stop";
@@ -27,24 +38,182 @@ public static partial class RecordingLayout
 
     public static string PaddingText(long samples) => $"Padding {samples} samples";
 
+    public static string LostText(long notes) => $"{notes} annotations lost";
+
+    /// <summary>
+    /// Bytes a record's gap note may take: one note per record describes every gap that starts in it (docs/recordings.md),
+    /// as a list of runs or, when shorter, a bit mask over the record's instants; the mask bounds it at rate/6 characters.
+    /// </summary>
+    public static int GapNoteBytes(int sampleRateHz) => 112 + 4 * (((sampleRateHz + 7) / 8 + 2) / 3);
+
+    /// <summary>
+    /// Annotation bytes per 1 s record: sized to need (time-keeping, <paramref name="notesPerSecond"/> typical notes,
+    /// one gap note, the closing notes), so a record never needs a record of padding to carry its notes.
+    /// </summary>
+    public static int AnnotationBytes(int sampleRateHz, int notesPerSecond) =>
+        TimeKeepingBytes + notesPerSecond * NoteBytes + GapNoteBytes(sampleRateHz) + CloseBytes;
+
+    /// <summary>Samples of the annotations signal per record (3 bytes each in BDF, 2 in EDF).</summary>
+    public static int AnnotationSamples(int sampleRateHz, int notesPerSecond, bool is24Bit)
+    {
+        int bps = is24Bit ? 3 : 2;
+        return (AnnotationBytes(sampleRateHz, notesPerSecond) + bps - 1) / bps;
+    }
+
     [GeneratedRegex(@"^(Gap|Padding) (\d+) samples")]
     private static partial Regex SkipPattern();
 
-    /// <summary>When <paramref name="text"/> marks filled samples (a gap or end padding): how many.</summary>
+    [GeneratedRegex(@"^Gap (\d+) samples in (\d+) gaps \(.*\): (?:mask ([A-Za-z0-9+/=]+)|((?:\d+\+\d+ ?)+))$")]
+    private static partial Regex GapListPattern();
+
+    /// <summary>When <paramref name="text"/> marks filled samples (a gap or end padding): how many (all runs of a gap list).</summary>
     public static bool TryParseFill(string text, out long samples, out bool isGap)
     {
         Match m = SkipPattern().Match(text);
-        samples = m.Success ? long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture) : 0;
-        isGap = m.Success && m.Groups[1].Value == "Gap";
-        return m.Success;
+        samples = 0;
+        isGap = false;
+        // A count that does not fit (a crafted or damaged note) is not a fill: the note stays an ordinary annotation.
+        if (!m.Success || !long.TryParse(m.Groups[2].Value, NumberStyles.None, CultureInfo.InvariantCulture, out samples))
+        {
+            samples = 0;
+            return false;
+        }
+        isGap = m.Groups[1].Value == "Gap";
+        return true;
+    }
+
+    /// <summary>
+    /// The filled runs an annotation describes, as exact file instants: "Gap N samples (cause)" and "Padding N samples"
+    /// are one run from the onset; a gap list ("Gap N samples in K gaps (cause): 0+1 6+2 ..." or "...: mask &lt;base64&gt;")
+    /// is several. Returns false for any other note. Readers must use this (not the onset and <see cref="TryParseFill"/>'s
+    /// total) to keep the timeline exact.
+    /// </summary>
+    public static bool TryParseFills(BdfAnnotation annotation, double sampleRateHz, ICollection<(long Start, long Count, bool IsGap)> fills)
+    {
+        var parsed = new List<(long Start, long Count, bool IsGap)>();
+        try
+        {
+            if (!TryParseFillsCore(annotation, sampleRateHz, parsed))
+            {
+                return false;
+            }
+        }
+        catch (Exception e) when (e is FormatException or OverflowException)
+        {
+            return false; // a damaged list: the note stays an ordinary annotation
+        }
+        foreach (var f in parsed)
+        {
+            fills.Add(f);
+        }
+        return true;
+    }
+
+    private static bool TryParseFillsCore(BdfAnnotation annotation, double sampleRateHz, ICollection<(long Start, long Count, bool IsGap)> fills)
+    {
+        if (!TryParseFill(annotation.Text, out long total, out bool isGap))
+        {
+            return false;
+        }
+        double at0 = Math.Round(annotation.OnsetSeconds * sampleRateHz);
+        if (!(at0 is >= 0 and < long.MaxValue / 4))
+        {
+            return false;
+        }
+        long onset = (long)at0;
+        Match list = GapListPattern().Match(annotation.Text);
+        if (!list.Success)
+        {
+            fills.Add((onset, total, isGap));
+            return true;
+        }
+        long at = onset;
+        if (list.Groups[3].Success)
+        {
+            byte[] mask = Convert.FromBase64String(list.Groups[3].Value);
+            long runStart = -1;
+            for (int i = 0; i <= mask.Length * 8; i++)
+            {
+                bool filled = i < mask.Length * 8 && (mask[i >> 3] & (1 << (i & 7))) != 0;
+                if (filled && runStart < 0)
+                {
+                    runStart = i;
+                }
+                else if (!filled && runStart >= 0)
+                {
+                    fills.Add((onset + runStart, i - runStart, true));
+                    runStart = -1;
+                }
+            }
+            return true;
+        }
+        foreach (string run in list.Groups[4].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            int plus = run.IndexOf('+');
+            at += long.Parse(run.AsSpan(0, plus), CultureInfo.InvariantCulture);
+            long count = long.Parse(run.AsSpan(plus + 1), CultureInfo.InvariantCulture);
+            fills.Add((at, count, true));
+            at += count;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The note for several gaps that start in one record, relative to the first gap's start (the note's onset):
+    /// runs "skip+count" (recorded instants since the previous run's end, then filled instants), or a base64 bit mask
+    /// (bit i = instant onset+i is filled, least significant bit first) when that is shorter.
+    /// </summary>
+    public static string GapListText(IReadOnlyList<(long Start, long Count)> runs, string cause)
+    {
+        long total = 0;
+        var list = new StringBuilder();
+        long end = runs[0].Start;
+        foreach ((long start, long count) in runs)
+        {
+            list.Append(CultureInfo.InvariantCulture, $"{start - end}+{count} ");
+            end = start + count;
+            total += count;
+        }
+        list.Length--;
+        string head = $"Gap {total} samples in {runs.Count} gaps ({cause}): ";
+        long span = end - runs[0].Start;
+        long maskChars = 4 * (((span + 7) / 8 + 2) / 3);
+        if (maskChars + 5 < list.Length)
+        {
+            var mask = new byte[(span + 7) / 8];
+            foreach ((long start, long count) in runs)
+            {
+                for (long i = start - runs[0].Start; i < start - runs[0].Start + count; i++)
+                {
+                    mask[i >> 3] |= (byte)(1 << (int)(i & 7));
+                }
+            }
+            return head + "mask " + Convert.ToBase64String(mask);
+        }
+        return head + list;
     }
 
     public static double MicrovoltsPerCount(BoardInfo board, double gain) =>
         board.ReferenceMillivolts * 1000.0 / (1 << board.AdcBits) / gain;
 
-    public static BdfHeader BuildHeader(BoardInfo board, RecordingRequest request, RecorderOptions options, DateTime start)
+    /// <summary>The largest count a file of <paramref name="is24Bit"/> format holds for an ADC of <paramref name="bits"/>.</summary>
+    public static int MaxBits(bool is24Bit) => is24Bit ? 24 : 16;
+
+    /// <summary>
+    /// What is subtracted from a count to store it: 0 when the unsigned range 0..2^bits fits the format's digital
+    /// range (BDF up to 22 bits, EDF up to 14), else 2^(bits-1) (the counts are stored signed around mid-scale).
+    /// </summary>
+    public static int DigitalShift(int bits, bool is24Bit) => (1L << bits) <= (is24Bit ? 8_388_607 : 32_767) ? 0 : 1 << (bits - 1);
+
+    public static BdfHeader BuildHeader(BoardInfo board, RecordingRequest request, RecorderOptions options, DateTime start, bool is24Bit = true)
     {
-        int full = 1 << board.AdcBits;
+        if (board.AdcBits < 1 || board.AdcBits > MaxBits(is24Bit))
+        {
+            throw new ArgumentException($"ADC resolution {board.AdcBits} bits: {(is24Bit ? "BDF" : "EDF")} holds 1 to {MaxBits(is24Bit)} bits.");
+        }
+        long full = 1L << board.AdcBits;
+        int shift = DigitalShift(board.AdcBits, is24Bit);
+        int digitalMax = (int)Math.Min(full - shift, is24Bit ? 8_388_607 : 32_767);
         var signals = new BdfSignal[board.ChannelCount];
         for (int c = 0; c < board.ChannelCount; c++)
         {
@@ -59,22 +228,23 @@ public static partial class RecordingLayout
                 // Digital range 0..2^bits (one past the largest count) so that the physical range is exactly
                 // +-Vref/2/gain for a mid-scale offset: the 8-character fields then hold it without rounding.
                 (0 - offset) * uvPerCount,
-                (full - offset) * uvPerCount,
-                0,
-                full,
+                (digitalMax + shift - offset) * uvPerCount,
+                -shift,
+                digitalMax,
                 "None (raw ADC counts)",
                 board.SampleRateHz);
         }
         return new BdfHeader
         {
+            Is24Bit = is24Bit,
             PatientId = $"{Field(request.PatientCode)} X X X",
             RecordingId = Truncate(string.Create(CultureInfo.InvariantCulture,
                 $"Startdate {start.ToString("dd-MMM-yyyy", CultureInfo.InvariantCulture).ToUpperInvariant()} {Field(request.Session)} X {Field(request.Station)} {Field(board.BoardName)}-fw{board.FirmwareVersion}"), 80),
             StartTime = start,
-            Reserved = "BDF+C",
+            Reserved = is24Bit ? "BDF+C" : "EDF+C",
             RecordDurationSeconds = RecordSeconds,
             Signals = signals,
-            AnnotationSamplesPerRecord = AnnotationSamples,
+            AnnotationSamplesPerRecord = AnnotationSamples(board.SampleRateHz, options.NotesPerSecond, is24Bit),
         };
     }
 

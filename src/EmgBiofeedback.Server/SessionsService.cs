@@ -59,5 +59,9 @@ internal sealed class SessionsService(SessionManager sessions, AcquisitionLoop a
         {
             throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
         }
+        catch (SessionLimitException e)
+        {
+            throw new RpcException(new Status(StatusCode.ResourceExhausted, e.Message));
+        }
     }
 }

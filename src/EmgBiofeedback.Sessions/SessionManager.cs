@@ -1,5 +1,7 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
 using EmgBiofeedback.Pipeline;
+using Microsoft.Extensions.Options;
 
 namespace EmgBiofeedback.Sessions;
 
@@ -42,6 +44,33 @@ public sealed class SessionRuleException(string field, string message) : Excepti
     public string Field { get; } = field;
 }
 
+/// <summary>
+/// Configuration section "Sessions". Markers are limited so that a stuck button or a looping client cannot flood
+/// the recording (each marker is an annotation in a one-second record with room for Recording:NotesPerSecond notes).
+/// </summary>
+public sealed class SessionOptions
+{
+    public const string SectionName = "Sessions";
+
+    /// <summary>Sustained markers per second a session accepts (a token bucket refilled at this rate).</summary>
+    [Range(0.01, 200)]
+    public double MarkersPerSecond { get; set; } = 10;
+
+    /// <summary>Markers that may come at once (the bucket's size) before the sustained rate applies.</summary>
+    [Range(1, 1000)]
+    public int MarkerBurst { get; set; } = 20;
+
+    /// <summary>Markers in one session; clinical sessions set a few dozen.</summary>
+    [Range(1, 100_000)]
+    public int MaxMarkersPerSession { get; set; } = 300;
+}
+
+[OptionsValidator]
+public sealed partial class SessionOptionsValidator : IValidateOptions<SessionOptions>;
+
+/// <summary>A request refused by a limit (gRPC ResourceExhausted); nothing was recorded.</summary>
+public sealed class SessionLimitException(string message) : Exception(message);
+
 /// <summary>A request that cannot be served in the current state (no session, or one already open).</summary>
 public sealed class SessionStateException(string message) : Exception(message);
 
@@ -49,8 +78,11 @@ public sealed class SessionStateException(string message) : Exception(message);
 /// One session at a time per station: who (a pseudonymous code, never a name), which montage, and the
 /// markers set during it. Starting and stopping, and every marker, are published as events.
 /// </summary>
-public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider time, IEnumerable<ISessionObserver> observers)
+public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider time, IEnumerable<ISessionObserver> observers, IOptions<SessionOptions>? options = null)
 {
+    private readonly SessionOptions _options = options?.Value ?? new SessionOptions();
+    private double _markerTokens;
+    private DateTimeOffset _markerRefilledAt;
     private readonly Lock _gate = new();
     private Session? _current;
     private IReadOnlyList<string>? _labelsBefore;
@@ -83,6 +115,8 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
             _firstFrame = pipeline.Latest?.Sequence ?? 0;
             _lostAtStart = lostSamplesSoFar;
             _markers = 0;
+            _markerTokens = _options.MarkerBurst;
+            _markerRefilledAt = now;
             if (montage.Count > 0)
             {
                 _labelsBefore = pipeline.Labels;
@@ -131,7 +165,20 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
             {
                 throw new SessionStateException("No session is open: start one before adding markers.");
             }
-            var marker = new Marker(label, time.GetUtcNow(), Math.Max(0, pipeline.CurrentSampleIndex));
+            DateTimeOffset now = time.GetUtcNow();
+            if (_markers >= _options.MaxMarkersPerSession)
+            {
+                throw new SessionLimitException($"Marker \"{label}\" refused: session {_current.SessionId} already has {_markers} markers, the limit (Sessions:MaxMarkersPerSession).");
+            }
+            _markerTokens = Math.Min(_options.MarkerBurst, _markerTokens + (now - _markerRefilledAt).TotalSeconds * _options.MarkersPerSecond);
+            _markerRefilledAt = now;
+            if (_markerTokens < 1 - 1e-9) // tolerance: ten refills of 0.1 must make a whole marker
+            {
+                throw new SessionLimitException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"Marker \"{label}\" refused: more than {_options.MarkersPerSecond} markers per second (bursts of {_options.MarkerBurst}; Sessions:MarkersPerSecond)."));
+            }
+            _markerTokens--;
+            var marker = new Marker(label, now, Math.Max(0, pipeline.CurrentSampleIndex));
             _markers++;
             pipeline.Publish(new LiveEvent(0, LiveEventKind.Marker, marker.Time, $"Marker: {label}") { Label = label, SampleIndex = marker.SampleIndex });
             foreach (ISessionObserver observer in observers)
