@@ -9,6 +9,9 @@ namespace EmgBiofeedback.Server;
 /// </summary>
 internal sealed class AcquisitionHealth(AcquisitionLoop loop) : IHealthCheck
 {
+    /// <summary>Tags the check, so the health service can map the emg.v1 services that need the board to it.</summary>
+    public const string Tag = "board";
+
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(loop.Connected
             ? HealthCheckResult.Healthy($"Streaming from {loop.LinkDescription}")

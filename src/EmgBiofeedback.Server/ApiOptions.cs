@@ -45,6 +45,10 @@ internal sealed class ApiOptionsValidator : IValidateOptions<ApiOptions>
                 errors.Add($"Api: every token must be at least {MinimumTokenLength} characters (one is {token.Length}).");
             }
         }
+        if (options.RequireAuthentication && options.ViewerTokens.Count + options.ClinicianTokens.Count == 0)
+        {
+            errors.Add("Api:RequireAuthentication is true but Api:ViewerTokens and Api:ClinicianTokens hold no token: every call would be refused; add a token or set it to false.");
+        }
         foreach ((string setting, string url) in new[] { ("Api:GrpcUrl", options.GrpcUrl), ("Api:BrowserUrl", options.BrowserUrl) })
         {
             if (!TryParse(url, out IPEndPoint? endpoint, out bool https))

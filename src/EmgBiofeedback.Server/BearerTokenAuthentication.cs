@@ -36,7 +36,12 @@ internal sealed class BearerTokenHandler(
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         ApiOptions options = api.Value;
-        if (!options.RequireAuthentication && !ApiOptionsValidator.LeavesLoopback(options))
+        // A request that reached the service on an address other than loopback needs a token, whatever
+        // the listener: defence in depth behind the start-up checks of every listener.
+        System.Net.IPAddress? local = Context.Connection.LocalIpAddress;
+        local = local is { IsIPv4MappedToIPv6: true } ? local.MapToIPv4() : local;
+        bool arrivedOnLoopback = local is not null && System.Net.IPAddress.IsLoopback(local);
+        if (!options.RequireAuthentication && !ApiOptionsValidator.LeavesLoopback(options) && arrivedOnLoopback)
         {
             return Task.FromResult(Success("loopback", ApiRoles.Clinician));
         }

@@ -2,21 +2,25 @@ using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
 using EmgBiofeedback.History;
 using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.Protocol;
 using EmgBiofeedback.Recording;
 using EmgBiofeedback.Sessions;
 using Grpc.AspNetCore.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using V1 = EmgBiofeedback.Contracts.V1;
 
 namespace EmgBiofeedback.Server;
 
 /// <summary>The service's wiring, shared by Program and the tests that start the real host.</summary>
-public static class HostSetup
+public static partial class HostSetup
 {
     public static WebApplicationBuilder AddEmgBiofeedback(this WebApplicationBuilder builder)
     {
         builder.Host.UseSystemd();
+        // A background service that fails stops the host (and Program exits 1): never a silent half-service.
+        builder.Services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost);
         builder.Logging.AddSimpleConsole(o =>
         {
             o.SingleLine = true;
@@ -35,6 +39,10 @@ public static class HostSetup
         services.AddOptions<RecorderOptions>().Bind(builder.Configuration.GetSection(RecorderOptions.SectionName)).ValidateOnStart()
             .PostConfigure<IOptions<SignalChainOptions>>((recording, dsp) =>
             {
+                if (!string.IsNullOrWhiteSpace(recording.Folder))
+                {
+                    recording.Folder = ResolveDataFolder(recording.Folder);
+                }
                 // One scaling for the whole station: files carry the signal chain's gain and offset.
                 recording.SensorGain = dsp.Value.SensorGain;
                 recording.AdcOffsetCounts = dsp.Value.AdcOffsetCounts;
@@ -65,6 +73,8 @@ public static class HostSetup
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<LivePipeline>());
         services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<Recorder>());
+        services.AddSingleton<SourceTracker>();
+        services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<SourceTracker>());
         services.AddSingleton(sp => new AcquisitionLoop(
             sp.GetRequiredService<IBoardLink>(),
             sp.GetServices<IAcquisitionSink>(),
@@ -102,7 +112,17 @@ public static class HostSetup
             .AddPolicy(ApiRoles.ControlPolicy, p => p.RequireRole(ApiRoles.Clinician));
         services.AddGrpc(o => o.EnableDetailedErrors = false);
         services.AddGrpcReflection();
-        services.AddGrpcHealthChecks().AddCheck<AcquisitionHealth>("acquisition");
+        services.AddGrpcHealthChecks(o =>
+            {
+                // Per service name: the streaming services need the board; Replays works without it (it
+                // replaces the board). Unknown names stay NOT_FOUND; "" is the whole server.
+                o.Services.Map(V1.Live.Descriptor.FullName, r => r.Tags.Contains(AcquisitionHealth.Tag));
+                o.Services.Map(V1.Sessions.Descriptor.FullName, r => r.Tags.Contains(AcquisitionHealth.Tag));
+                o.Services.Map(V1.Replays.Descriptor.FullName, r => r.Tags.Contains("host"));
+            })
+            .AddCheck<AcquisitionHealth>("acquisition", tags: [AcquisitionHealth.Tag])
+            // The process answers: all a service that needs no board (Replays) depends on.
+            .AddCheck("host", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy("The service runs."), tags: ["host"]);
     }
 
     private static void Listen(KestrelServerOptions kestrel, string url, HttpProtocols protocols)
@@ -171,6 +191,7 @@ public static class HostSetup
         ApiOptions api = app.Services.GetRequiredService<IOptions<ApiOptions>>().Value;
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EmgBiofeedback.Server");
         ServerLog.Endpoints(logger, api.GrpcUrl, api.BrowserUrl);
+        ServerLog.RecordingsFolder(logger, app.Services.GetRequiredService<RecordingsFolder>().Root);
     }
 
     /// <summary>Middleware and endpoints: gRPC (and gRPC-Web) services, health, reflection.</summary>
@@ -195,13 +216,24 @@ public static class HostSetup
     public static void ValidateSettings(IServiceProvider services)
     {
         _ = services.GetRequiredService<IOptions<AcquisitionOptions>>().Value;
-        _ = services.GetRequiredService<IOptions<SignalChainOptions>>().Value;
+        SignalChainOptions dsp = services.GetRequiredService<IOptions<SignalChainOptions>>().Value; // with the configured board's rate
         _ = services.GetRequiredService<IOptions<LiveOptions>>().Value;
         _ = services.GetRequiredService<IOptions<ApiOptions>>().Value;
-        _ = services.GetRequiredService<IOptions<RecorderOptions>>().Value;
+        CheckRecordingsFolder(services.GetRequiredService<IOptions<RecorderOptions>>().Value.Folder);
         _ = services.GetRequiredService<IOptions<ReplayOptions>>().Value;
         _ = services.GetRequiredService<IOptions<HistoryOptions>>().Value;
         _ = services.GetRequiredService<IBoardLink>(); // a replay file outside the recordings folder is refused here
+        if (services.GetRequiredService<ReplaySource>().Link is ReplayBoardLink replay)
+        {
+            // The replayed recording's rate must suit the signal chain as a board's would.
+            using var file = new RecordingFile(replay.Path);
+            BoardInfo b = file.Board;
+            var errors = SignalChainOptionsValidator.ForBoard(dsp, $"Replay:File ({Path.GetFileName(replay.Path)})", b.SampleRateHz, b.ChannelCount, b.AdcBits, b.ReferenceMillivolts);
+            if (errors.Count > 0)
+            {
+                throw new OptionsValidationException(SignalChainOptions.SectionName, typeof(SignalChainOptions), errors);
+            }
+        }
     }
 }
 

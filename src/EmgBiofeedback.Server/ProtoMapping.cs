@@ -1,3 +1,4 @@
+using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
 using EmgBiofeedback.Pipeline;
 using Google.Protobuf.WellKnownTypes;
@@ -8,10 +9,9 @@ namespace EmgBiofeedback.Server;
 /// <summary>Domain objects to their wire form (emg.v1). One place, so every stream says the same thing.</summary>
 internal static class ProtoMapping
 {
-    public static V1.ActivationFrame ToProto(ActivationFrame frame) => ToProto(frame, null);
-
     /// <param name="channels">Channels to include, in the order asked; null for all.</param>
-    public static V1.ActivationFrame ToProto(ActivationFrame frame, IReadOnlyList<int>? channels)
+    /// <param name="source">The kind of source the frame's samples came from.</param>
+    public static V1.ActivationFrame ToProto(ActivationFrame frame, IReadOnlyList<int>? channels, SourceKind source)
     {
         var message = new V1.ActivationFrame
         {
@@ -19,6 +19,7 @@ internal static class ProtoMapping
             SampleIndex = frame.SampleIndex,
             SampleTimeSeconds = frame.SampleTimeSeconds,
             ComputedAt = Timestamp.FromDateTimeOffset(frame.ComputedAt),
+            SourceKind = ToProto(source),
         };
         if (channels is null)
         {
@@ -39,6 +40,14 @@ internal static class ProtoMapping
         }
         return message;
     }
+
+    public static V1.SourceKind ToProto(SourceKind source) => source switch
+    {
+        SourceKind.SerialBoard => V1.SourceKind.SerialBoard,
+        SourceKind.SimulatedBoard => V1.SourceKind.SimulatedBoard,
+        SourceKind.Replay => V1.SourceKind.Replay,
+        _ => V1.SourceKind.Unspecified,
+    };
 
     private static V1.MuscleActivation ToProto(MuscleActivation m)
     {

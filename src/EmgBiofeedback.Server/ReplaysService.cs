@@ -32,7 +32,7 @@ internal sealed class ReplaysService(SwitchableBoardLink link, ReplaySource boar
         }
         catch (Exception e) when (e is RecordingPathException or IOException or InvalidDataException or ArgumentException)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"file: {e.Message}"));
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"file: {ClientErrors.WithoutServerPaths(e.Message, folder.Root)}"));
         }
         CheckStart(request.StartSeconds, duration, "start_seconds");
         pipeline.SetLabels(labels); // the recording names its channels

@@ -16,6 +16,7 @@ namespace EmgBiofeedback.Server;
 internal sealed partial class StatusReporter(
     AcquisitionLoop loop,
     LivePipeline pipeline,
+    SourceTracker sources,
     IOptions<AcquisitionOptions> options,
     TimeProvider time,
     ILogger<StatusReporter> logger) : BackgroundService
@@ -34,7 +35,7 @@ internal sealed partial class StatusReporter(
                 long now = loop.Counters.SampleFrames;
                 double perSecond = (now - frames) / time.GetElapsedTime(since).TotalSeconds;
                 (frames, since) = (now, time.GetTimestamp());
-                Status(logger, Format(loop, perSecond, pipeline.Latest));
+                Status(logger, Format(loop, sources.Current, perSecond, pipeline.Latest));
             }
         }
         catch (OperationCanceledException)
@@ -42,11 +43,11 @@ internal sealed partial class StatusReporter(
         }
     }
 
-    internal static string Format(AcquisitionLoop loop, double framesPerSecond, ActivationFrame? latest)
+    internal static string Format(AcquisitionLoop loop, SourceKind source, double framesPerSecond, ActivationFrame? latest)
     {
         DecoderCounters c = loop.Counters;
         var line = new StringBuilder();
-        line.Append(CultureInfo.InvariantCulture, $"{(loop.Connected ? "ok" : "DISCONNECTED")} | {loop.LinkDescription}");
+        line.Append(CultureInfo.InvariantCulture, $"{(loop.Connected ? "ok" : "DISCONNECTED")} | {Describe(source)} | {loop.LinkDescription}");
         if (loop.Board is { } board)
         {
             line.Append(CultureInfo.InvariantCulture, $" | {board.ChannelCount} ch x {board.SampleRateHz} Hz");
@@ -66,6 +67,15 @@ internal sealed partial class StatusReporter(
         !m.Valid ? " (settling)"
         : m.Quality == SignalQualityFlags.None ? ""
         : $" ({string.Join(", ", Enum.GetValues<SignalQualityFlags>().Where(f => f != SignalQualityFlags.None && m.Quality.HasFlag(f)).Select(Describe))})";
+
+    // Capitals for the sources that are not a patient's live data, so they stand out in the log.
+    internal static string Describe(SourceKind source) => source switch
+    {
+        SourceKind.SerialBoard => "serial board",
+        SourceKind.SimulatedBoard => "SIMULATED",
+        SourceKind.Replay => "REPLAY",
+        _ => source.ToString(),
+    };
 
     private static string Describe(SignalQualityFlags flag) => flag switch
     {

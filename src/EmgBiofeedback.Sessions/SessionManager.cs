@@ -220,9 +220,10 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
         return labels;
     }
 
-    [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$")]
+    // \z, not $: "$" also matches before a final newline, and "P01\n" would become a second patient.
+    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,32}\z")]
     private static partial Regex PatientCodePattern();
 
-    [GeneratedRegex("^[A-Za-z0-9]{1,12}$")]
+    [GeneratedRegex(@"^[A-Za-z0-9]{1,12}\z")]
     private static partial Regex MusclePattern();
 }

@@ -128,6 +128,70 @@ public class GrpcApiTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
     }
 
+    [Theory]
+    [InlineData("emg.v1.Live")]
+    [InlineData("emg.v1.Sessions")]
+    [InlineData("emg.v1.Replays")]
+    public async Task The_health_service_answers_for_each_emg_service_by_name(string service)
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+
+        HealthCheckResponse response = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = service });
+
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, response.Status);
+    }
+
+    [Fact]
+    public async Task The_health_service_answers_NOT_FOUND_for_an_unknown_service()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+
+        RpcException e = await Assert.ThrowsAsync<RpcException>(() => new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest { Service = "emg.v1.NoSuchService" }).ResponseAsync);
+
+        Assert.Equal(StatusCode.NotFound, e.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("P01\n", "SCM")]
+    [InlineData("P01", "SCM\n")]
+    public async Task A_trailing_newline_is_not_part_of_a_valid_patient_code_or_muscle(string patientCode, string muscle)
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+        var sessions = new EmgBiofeedback.Contracts.V1.Sessions.SessionsClient(channel);
+        var request = new StartSessionRequest { PatientCode = patientCode, Montage = { new MontageEntry { Channel = 0, Muscle = muscle, Side = Side.Left } } };
+
+        StatusCode code;
+        try
+        {
+            await sessions.StartSessionAsync(request);
+            code = StatusCode.OK;
+            await sessions.StopSessionAsync(new StopSessionRequest()); // leave the shared service as it was
+        }
+        catch (RpcException e)
+        {
+            code = e.StatusCode;
+        }
+
+        Assert.Equal(StatusCode.InvalidArgument, code);
+    }
+
+    [Fact]
+    public async Task Status_and_every_activation_frame_say_the_data_come_from_the_simulated_board()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+        var live = new Live.LiveClient(channel);
+        using AsyncServerStreamingCall<ActivationFrame> call = live.StreamActivation(new StreamActivationRequest());
+
+        var frames = new List<ActivationFrame>();
+        while (frames.Count < 5 && await call.ResponseStream.MoveNext(CancellationToken.None))
+        {
+            frames.Add(call.ResponseStream.Current);
+        }
+
+        Assert.Equal(SourceKind.SimulatedBoard, (await live.GetStatusAsync(new GetStatusRequest())).SourceKind);
+        Assert.All(frames, f => Assert.Equal(SourceKind.SimulatedBoard, f.SourceKind));
+    }
+
     [Fact]
     public async Task Browsers_can_call_over_grpc_web_on_HTTP_1_1()
     {

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using EmgBiofeedback.Acquisition;
+using EmgBiofeedback.Acquisition.Tests;
 
 namespace EmgBiofeedback.Server.Tests;
 
@@ -20,6 +22,7 @@ public partial class HostStartupTests
         Assert.Equal("1000", m.Groups["rate"].Value);
         Assert.InRange(double.Parse(m.Groups["fps"].Value, CultureInfo.InvariantCulture), 900, 1100);
         Assert.Contains("lost 0 in 0 gaps, crc 0, resync 0, dup 0, reconnects 0", status, StringComparison.Ordinal);
+        Assert.StartsWith("ok | SIMULATED | simulated board", status[(status.IndexOf("] ", StringComparison.Ordinal) + 2)..], StringComparison.Ordinal);
         Assert.Contains("SCM L", status, StringComparison.Ordinal);
         Assert.Contains("LS R", status, StringComparison.Ordinal);
     }
@@ -34,7 +37,7 @@ public partial class HostStartupTests
         server.WaitForLine(IsStatus, TimeSpan.FromSeconds(30), "first status line");
         string status = server.WaitForLine(IsStatus, TimeSpan.FromSeconds(30), "second status line");
 
-        Assert.Contains("replay of biosppy-emg_1.bdf at 1x | 1 ch x 1000 Hz", status, StringComparison.Ordinal);
+        Assert.Contains("| REPLAY | replay of biosppy-emg_1.bdf at 1x | 1 ch x 1000 Hz", status, StringComparison.Ordinal);
         Assert.Contains("| EMG ", status, StringComparison.Ordinal); // the recording's own channel label
         Match m = StatusPattern().Match(status);
         Assert.InRange(double.Parse(m.Groups["fps"].Value, CultureInfo.InvariantCulture), 900, 1100);
@@ -51,6 +54,8 @@ public partial class HostStartupTests
     [InlineData("--Replay:File=no-such-recording.bdf", "no-such-recording.bdf")]
     [InlineData("--History:Enabled=true", "History")]
     [InlineData("--Acquisition:Simulator:Muscles:0:Label=", "Label")]
+    [InlineData("--Acquisition:Simulator:SampleRateHz=100", "Acquisition:Simulator:SampleRateHz = 100 Hz does not suit the signal chain: Dsp:MainsNotch:FrequencyHz")]
+    [InlineData("--Api:RequireAuthentication=true", "Api:RequireAuthentication")]
     public async Task An_invalid_setting_stops_start_up_with_a_message_naming_it(string setting, string name)
     {
         await using ServerProcess server = ServerProcess.Start([.. ServerProcess.AnyPorts, setting]);
@@ -62,6 +67,35 @@ public partial class HostStartupTests
         Assert.Contains("Configuration error", output, StringComparison.Ordinal);
         Assert.Contains(name, output, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", output, StringComparison.Ordinal); // a message, not a stack trace
+    }
+
+    [Fact]
+    public async Task A_board_whose_rate_the_signal_chain_cannot_filter_stops_the_service_with_exit_code_1_and_the_reason()
+    {
+        // A board on a real (pseudo-)serial port that samples at 100 Hz: its rate is known only once it says
+        // HELLO, so start-up cannot refuse it, and the acquisition worker fails when it identifies itself.
+        await using SocatPtyPair pty = await SocatPtyPair.StartAsync();
+        var simulator = new SimulatorOptions { Channels = 2, SampleRateHz = 100 };
+        var board = new SimulatedBoardPort(new SimulatedBoardDriver(new SimulatedBoard(simulator, 200), TimeProvider.System), pty.BoardEnd, TimeProvider.System);
+        using var stopBoard = new CancellationTokenSource();
+        Task boardRun = board.RunAsync(stopBoard.Token);
+        await using ServerProcess server = ServerProcess.Start([.. ServerProcess.AnyPorts, $"--Acquisition:Serial:PortName={pty.HostEnd}"]);
+
+        int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        await stopBoard.CancelAsync();
+        try
+        {
+            await boardRun;
+        }
+        catch (OperationCanceledException)
+        {
+            // the board stops with its cancellation
+        }
+
+        Assert.Equal(1, exitCode);
+        string output = string.Join('\n', server.Output);
+        Assert.Contains("Stopping with exit code 1: AcquisitionWorker failed:", output, StringComparison.Ordinal);
+        Assert.Contains("Nyquist", output, StringComparison.Ordinal); // the reason, from the signal chain
     }
 
     private static bool IsStatus(string line) => line.Contains("frames/s", StringComparison.Ordinal);

@@ -23,6 +23,15 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public List<string> Output { get; } = [];
 
+    /// <summary>Everything printed so far, one line per line; safe while the process runs.</summary>
+    public string Log()
+    {
+        lock (Output)
+        {
+            return string.Join('\n', Output);
+        }
+    }
+
     /// <summary>The gRPC (HTTP/2) address, after <see cref="StartListening"/>.</summary>
     public string Address { get; private set; } = "";
 
@@ -71,21 +80,51 @@ public sealed class ServerProcess : IAsyncDisposable
         return _process.TotalProcessorTime;
     }
 
-    public static ServerProcess Start(params string[] arguments)
+    /// <summary>The folder holding the built server (beside the tests).</summary>
+    public static string ServerDirectory { get; } = Path.GetDirectoryName(typeof(HostSetup).Assembly.Location)!;
+
+    public static ServerProcess Start(params string[] arguments) => Start(new StartOptions(), arguments);
+
+    /// <summary>How to start the server when the defaults (built output, its folder as working directory) do not fit.</summary>
+    public sealed record StartOptions
     {
-        string serverDirectory = Path.GetDirectoryName(typeof(HostSetup).Assembly.Location)!;
-        var start = new ProcessStartInfo("dotnet")
+        /// <summary>The folder holding EmgBiofeedback.Server.dll and its appsettings.json.</summary>
+        public string? ApplicationDirectory { get; init; }
+
+        public string? WorkingDirectory { get; init; }
+
+        /// <summary>Run as this user (by setpriv, as systemd's User= would), with its own groups only.</summary>
+        public string? User { get; init; }
+
+        public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+    }
+
+    public static ServerProcess Start(StartOptions options, params string[] arguments)
+    {
+        string application = options.ApplicationDirectory ?? ServerDirectory;
+        var start = new ProcessStartInfo(options.User is null ? "dotnet" : "setpriv")
         {
-            WorkingDirectory = serverDirectory,
+            WorkingDirectory = options.WorkingDirectory ?? application,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };
-        start.ArgumentList.Add(Path.Combine(serverDirectory, "EmgBiofeedback.Server.dll"));
+        if (options.User is not null)
+        {
+            foreach (string a in new[] { $"--reuid={options.User}", $"--regid={options.User}", "--init-groups", "--", "dotnet" })
+            {
+                start.ArgumentList.Add(a);
+            }
+        }
+        start.ArgumentList.Add(Path.Combine(application, "EmgBiofeedback.Server.dll"));
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
         start.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        foreach ((string name, string value) in options.Environment)
+        {
+            start.Environment[name] = value;
+        }
         return new ServerProcess(Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start"));
     }
 
