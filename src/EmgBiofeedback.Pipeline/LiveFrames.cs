@@ -88,6 +88,7 @@ public enum LiveEventKind
     SessionStopped,
     Marker,
     SourceChanged,
+    SourceRefused,
 }
 
 /// <summary>Something that happened, for the event stream.</summary>

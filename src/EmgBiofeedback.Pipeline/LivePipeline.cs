@@ -39,6 +39,9 @@ public sealed class LivePipeline : IAcquisitionSink
     /// <summary>Raised on the acquisition thread when a board's chain is (re)built, with the design's warnings.</summary>
     public event Action<IReadOnlyList<string>>? ChainWarnings;
 
+    /// <summary>Why the current board's samples are not processed (the chain refused its rate or scale), or null.</summary>
+    public string? Refused { get; private set; }
+
     /// <summary>The newest activation frame, for status displays; null before the first.</summary>
     public ActivationFrame? Latest => Volatile.Read(ref _latest);
 
@@ -69,9 +72,24 @@ public sealed class LivePipeline : IAcquisitionSink
         }
         // A source that knows its calibration (a replayed recording) is converted with it; only the station's own board
         // is converted with the configured sensor gain.
-        var signal = board.Scales is { } scales
-            ? new SignalChain(_options, board.SampleRateHz, scales)
-            : new SignalChain(_options, board.SampleRateHz, board.ChannelCount, board.AdcBits, board.ReferenceMillivolts);
+        SignalChain signal;
+        try
+        {
+            signal = board.Scales is { } scales
+                ? new SignalChain(_options, board.SampleRateHz, scales)
+                : new SignalChain(_options, board.SampleRateHz, board.ChannelCount, board.AdcBits, board.ReferenceMillivolts);
+        }
+        catch (ArgumentException e)
+        {
+            // A board the chain cannot filter (a rate below what the band-pass needs, ...): no activation from it, an
+            // event that says why, and the station goes on (the recorder still records what the board sends).
+            _chain = null;
+            Refused = e.Message;
+            Publish(new LiveEvent(0, LiveEventKind.SourceRefused, _time.GetUtcNow(),
+                $"Board {board.BoardName} ({board.ChannelCount} ch x {board.SampleRateHz} Hz) cannot be processed: {e.Message}"));
+            return;
+        }
+        Refused = null;
         _chain = new Chain(board, signal);
         if (signal.Warnings.Count > 0)
         {

@@ -314,6 +314,13 @@ public sealed class BdfReader : IDisposable
         {
             throw new FileNotFoundException($"No recording at {System.IO.Path.GetFileName(path)}.", path);
         }
+        // A FIFO or a device reports no length; opening one would wait for a writer (a FIFO) or read without end.
+        // Everything that is not a regular file holding at least a header is refused before it is opened.
+        var info = new FileInfo(path);
+        if (info.Length < BdfHeader.FixedSize)
+        {
+            throw new InvalidDataException($"{System.IO.Path.GetFileName(path)}: {(info.Length == 0 ? "empty, or not a regular file (a FIFO or device cannot be read as a recording)" : $"{info.Length} bytes, shorter than the 256-byte header")}.");
+        }
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1 << 16);
         if (!stream.CanSeek)
         {

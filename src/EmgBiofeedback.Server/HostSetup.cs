@@ -9,6 +9,7 @@ using Grpc.AspNetCore.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using SessionOptions = EmgBiofeedback.Sessions.SessionOptions;
 using V1 = EmgBiofeedback.Contracts.V1;
 
 namespace EmgBiofeedback.Server;
@@ -67,6 +68,19 @@ public static partial class HostSetup
         services.AddSingleton(sp => new ReplaySource(CreateConfiguredLink(sp), ConfiguredLabels(sp)));
         services.AddSingleton(sp => new SwitchableBoardLink(sp.GetRequiredService<ReplaySource>().Link));
         services.AddSingleton<IBoardLink>(sp => sp.GetRequiredService<SwitchableBoardLink>());
+        services.AddSingleton(sp =>
+        {
+            var control = new ReplayControl(
+                sp.GetRequiredService<SwitchableBoardLink>(),
+                sp.GetRequiredService<ReplaySource>().Link,
+                sp.GetRequiredService<RecordingsFolder>(),
+                sp.GetRequiredService<IOptions<SignalChainOptions>>().Value,
+                sp.GetRequiredService<TimeProvider>());
+            LivePipeline pipeline = sp.GetRequiredService<LivePipeline>();
+            RecordingsFolder folder = sp.GetRequiredService<RecordingsFolder>();
+            control.Refused += why => pipeline.Publish(new LiveEvent(0, LiveEventKind.SourceRefused, sp.GetRequiredService<TimeProvider>().GetUtcNow(), ClientErrors.WithoutServerPaths(why, folder.Root)));
+            return control;
+        });
         services.AddSingleton(sp => new LivePipeline(
             sp.GetRequiredService<IOptions<SignalChainOptions>>().Value,
             sp.GetRequiredService<ReplaySource>().Labels,
@@ -82,6 +96,8 @@ public static partial class HostSetup
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AcquisitionLoop>>()));
         services.AddSingleton<AcquisitionMetrics>();
+        services.AddOptions<SessionOptions>().Bind(builder.Configuration.GetSection(SessionOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>();
         services.AddSingleton<SessionManager>();
         services.AddSingleton<DeliveryLatency>();
         services.AddHostedService<AcquisitionWorker>();
@@ -222,16 +238,18 @@ public static partial class HostSetup
         CheckRecordingsFolder(services.GetRequiredService<IOptions<RecorderOptions>>().Value.Folder);
         _ = services.GetRequiredService<IOptions<ReplayOptions>>().Value;
         _ = services.GetRequiredService<IOptions<HistoryOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<SessionOptions>>().Value;
         _ = services.GetRequiredService<IBoardLink>(); // a replay file outside the recordings folder is refused here
         if (services.GetRequiredService<ReplaySource>().Link is ReplayBoardLink replay)
         {
-            // The replayed recording's rate must suit the signal chain as a board's would.
-            using var file = new RecordingFile(replay.Path);
-            BoardInfo b = file.Board;
-            var errors = SignalChainOptionsValidator.ForBoard(dsp, $"Replay:File ({Path.GetFileName(replay.Path)})", b.SampleRateHz, b.ChannelCount, b.AdcBits, b.ReferenceMillivolts);
-            if (errors.Count > 0)
+            // The replayed recording must be one the station can replay, at a rate and scale the chain can run.
+            try
             {
-                throw new OptionsValidationException(SignalChainOptions.SectionName, typeof(SignalChainOptions), errors);
+                using RecordingFile file = ReplayControl.Check(replay.Path, $"Replay:File {Path.GetFileName(replay.Path)}", dsp, replay.Signals);
+            }
+            catch (ReplayRefusedException e)
+            {
+                throw new OptionsValidationException(ReplayOptions.SectionName, typeof(ReplayOptions), [e.Message]);
             }
         }
     }

@@ -108,6 +108,7 @@ internal static class ProtoMapping
             LiveEventKind.SessionStopped => V1.EventKind.SessionStopped,
             LiveEventKind.Marker => V1.EventKind.Marker,
             LiveEventKind.SourceChanged => V1.EventKind.SourceChanged,
+            LiveEventKind.SourceRefused => V1.EventKind.SourceRefused,
             _ => V1.EventKind.Unspecified,
         },
         Message = e.Message,

@@ -35,7 +35,7 @@ internal sealed partial class StatusReporter(
                 long now = loop.Counters.SampleFrames;
                 double perSecond = (now - frames) / time.GetElapsedTime(since).TotalSeconds;
                 (frames, since) = (now, time.GetTimestamp());
-                Status(logger, Format(loop, sources.Current, perSecond, pipeline.Latest));
+                Status(logger, Format(loop, sources.Current, perSecond, pipeline.Refused is null ? pipeline.Latest : null, pipeline.Refused));
             }
         }
         catch (OperationCanceledException)
@@ -43,7 +43,7 @@ internal sealed partial class StatusReporter(
         }
     }
 
-    internal static string Format(AcquisitionLoop loop, SourceKind source, double framesPerSecond, ActivationFrame? latest)
+    internal static string Format(AcquisitionLoop loop, SourceKind source, double framesPerSecond, ActivationFrame? latest, string? refused = null)
     {
         DecoderCounters c = loop.Counters;
         var line = new StringBuilder();
@@ -54,6 +54,10 @@ internal sealed partial class StatusReporter(
         }
         line.Append(CultureInfo.InvariantCulture,
             $" | {framesPerSecond:F0} frames/s | lost {c.LostFrames} in {c.Gaps} gaps, crc {c.CrcErrors}, resync {c.Resyncs}, dup {c.Duplicates}, reconnects {loop.Reconnects} |");
+        if (refused is not null)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" NOT PROCESSED: {refused}");
+        }
         foreach (MuscleActivation m in latest?.Muscles ?? [])
         {
             // Bar scale: log steps from 2 to 500 µV, from a relaxed neck muscle to a spasm.

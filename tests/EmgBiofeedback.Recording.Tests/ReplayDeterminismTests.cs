@@ -63,6 +63,52 @@ public sealed class ReplayDeterminismTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData("a_signed_edfplus.edf")]
+    [InlineData("e_semg_millivolts_edfplus.edf")]
+    [InlineData("g_discontinuous_edfplusd.edf")]
+    [InlineData("d_half_second_records_edfplus.edf")]
+    public async Task A_foreign_file_replayed_through_the_live_path_equals_the_offline_process_bit_for_bit_at_its_own_scale(string name)
+    {
+        string path = Support.ForeignFiles.PathOf(name);
+        using var file = new RecordingFile(path);
+        Assert.Null(file.ReplayRefusal());
+
+        // Offline: the file's own scales, straight through the chain.
+        var offline = new List<EnvelopeSample>();
+        RecordingProcessor.Run(file, new SignalChainOptions(), outputs => offline.AddRange(outputs.ToArray()));
+
+        // Replay: protocol frames, decoder, acquisition loop, live pipeline; the scales travel with the connection.
+        var link = new ReplayBoardLink(path, 0, TimeProvider.System);
+        var replay = new LivePipeline(new SignalChainOptions { SensorGain = 1 }, file.Labels, TimeProvider.System); // the station's gain must not apply
+        using Subscription<ActivationFrame> frames = replay.Activation.Subscribe(1 << 18);
+        var loop = new AcquisitionLoop(link, [replay], new AcquisitionOptions(), TimeProvider.System, NullLogger<AcquisitionLoop>.Instance);
+        using (var stop = new CancellationTokenSource())
+        {
+            Task run = loop.RunAsync(stop.Token);
+            await link.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+            await stop.CancelAsync();
+            await run;
+        }
+        List<ActivationFrame> replayed = Drain(frames);
+
+        int channels = file.ChannelCount;
+        Assert.Equal(offline.Count / channels, replayed.Count);
+        Assert.True(replayed.Count > 10, $"{replayed.Count} frames");
+        for (int i = 0; i < replayed.Count; i++)
+        {
+            for (int c = 0; c < channels; c++)
+            {
+                EnvelopeSample e = offline[(i * channels) + c];
+                MuscleActivation a = replayed[i].Muscles[c];
+                Assert.Equal(BitConverter.SingleToInt32Bits((float)e.RmsMicrovolts), BitConverter.SingleToInt32Bits(a.RmsMicrovolts));
+                Assert.Equal((e.Quality, e.IsValid), (a.Quality, a.Valid));
+            }
+        }
+        // An EDF+D file's gaps arrive as gaps (skipped sequence numbers), exactly as long as the file says.
+        Assert.Equal(file.Instants - (file.RecordCount * file.SamplesPerRecord), (long)loop.Counters.LostFrames);
+    }
+
     private static List<ActivationFrame> Drain(Subscription<ActivationFrame> s)
     {
         var list = new List<ActivationFrame>();

@@ -104,5 +104,83 @@ public class ReplayApiTests
         }
     }
 
+    [Fact]
+    public async Task A_recording_the_station_cannot_replay_is_refused_with_a_clear_error_and_an_event_and_the_station_goes_on()
+    {
+        DirectoryInfo folder = Directory.CreateTempSubdirectory("emg-recordings-");
+        try
+        {
+            WriteEdf(Path.Combine(folder.FullName, "slow.edf"), samplesPerSecond: 100, seconds: 5);
+            using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [Path.Combine(folder.FullName, "pipe.bdf")])!)
+            {
+                await mkfifo.WaitForExitAsync();
+                Assert.Equal(0, mkfifo.ExitCode);
+            }
+            await using ServerProcess server = ServerProcess.StartListening($"--Recording:Folder={folder.FullName}");
+            using GrpcChannel channel = GrpcChannel.ForAddress(server.Address);
+            var replays = new Replays.ReplaysClient(channel);
+            var live = new Live.LiveClient(channel);
+            using AsyncServerStreamingCall<Event> events = live.StreamEvents(new StreamEventsRequest());
+            await Eventually.TrueAsync(() => Status(live).Board?.ChannelCount == 8, TimeSpan.FromSeconds(30), "the simulated board");
+
+            RpcException slow = await Assert.ThrowsAsync<RpcException>(() => replays.StartReplayAsync(new StartReplayRequest { File = "slow.edf", Speed = 1 }).ResponseAsync);
+            RpcException pipe = await Assert.ThrowsAsync<RpcException>(() => replays.StartReplayAsync(new StartReplayRequest { File = "pipe.bdf", Speed = 1 }).ResponseAsync)
+                .WaitAsync(TimeSpan.FromSeconds(20)); // a FIFO is refused, not opened (opening one waits for a writer)
+
+            Assert.Equal(StatusCode.InvalidArgument, slow.StatusCode);
+            Assert.StartsWith("file: slow.edf cannot be replayed:", slow.Status.Detail, StringComparison.Ordinal);
+            Assert.True(slow.Status.Detail.Contains("100 Hz", StringComparison.Ordinal), slow.Status.Detail); // the rate the chain cannot filter
+            Assert.Equal(StatusCode.InvalidArgument, pipe.StatusCode);
+            Assert.Contains("not a regular file", pipe.Status.Detail, StringComparison.Ordinal);
+
+            var refused = new List<Event>();
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (refused.Count < 2 && await events.ResponseStream.MoveNext(deadline.Token))
+            {
+                if (events.ResponseStream.Current.Kind == EventKind.SourceRefused)
+                {
+                    refused.Add(events.ResponseStream.Current);
+                }
+            }
+            Assert.Contains(refused, e => e.Message.Contains("slow.edf", StringComparison.Ordinal));
+
+            // The station goes on with its board: still running, still the simulated board, frames still flowing.
+            ulong before = Status(live).Counters.SampleFrames;
+            await Eventually.TrueAsync(() => Status(live).Counters.SampleFrames > before + 500, TimeSpan.FromSeconds(30), "frames from the board after the refusals");
+            Assert.Contains("simulated board", Status(live).Link, StringComparison.Ordinal);
+            Assert.False(server.HasExited);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>A one-signal EDF+ file of a slow sine, written with the project's writer.</summary>
+    private static void WriteEdf(string path, int samplesPerSecond, int seconds)
+    {
+        var header = new EmgBiofeedback.Recording.BdfHeader
+        {
+            Is24Bit = false,
+            PatientId = "X X X X",
+            RecordingId = "Startdate 02-DEC-2026 X X X",
+            StartTime = new DateTime(2026, 12, 2, 10, 0, 0),
+            Reserved = "EDF+C",
+            Signals = [new EmgBiofeedback.Recording.BdfSignal("EMG slow", "", "uV", -3276.8, 3276.7, -32768, 32767, "", samplesPerSecond)],
+            AnnotationSamplesPerRecord = 30,
+        };
+        using var stream = new FileStream(path, FileMode.CreateNew);
+        using var writer = new EmgBiofeedback.Recording.BdfWriter(stream, header);
+        var record = new int[samplesPerSecond];
+        for (int r = 0; r < seconds; r++)
+        {
+            for (int i = 0; i < samplesPerSecond; i++)
+            {
+                record[i] = (int)(1000 * Math.Sin(2 * Math.PI * 7 * (r + (i / (double)samplesPerSecond))));
+            }
+            writer.WriteRecord(record);
+        }
+    }
+
     private static EmgBiofeedback.Contracts.V1.Status Status(Live.LiveClient live) => live.GetStatus(new GetStatusRequest());
 }

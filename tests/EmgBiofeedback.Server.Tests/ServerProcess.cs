@@ -146,6 +146,9 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>Whether the server process has ended.</summary>
+    public bool HasExited => _process.HasExited;
+
     public async Task<int> WaitForExitAsync(TimeSpan timeout)
     {
         using var cts = new CancellationTokenSource(timeout);

@@ -1,0 +1,134 @@
+using EmgBiofeedback.Acquisition;
+using EmgBiofeedback.Dsp;
+
+namespace EmgBiofeedback.Recording;
+
+/// <summary>A replay the station will not start, and why, in one line that names no server path.</summary>
+public sealed class ReplayRefusedException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>What a replay is doing: the file (relative to the recordings folder), its pace and span, the signals it runs.</summary>
+public sealed record ReplayState(string File, double Speed, double StartSeconds, double DurationSeconds, IReadOnlyList<string> Labels, string Link);
+
+/// <summary>
+/// Switches the station between its board and a recording, beside the <see cref="SwitchableBoardLink"/> the
+/// acquisition loop reads. Every check happens before the switch: the path stays inside the recordings folder, the
+/// file is a regular file and a recording this station can replay (wire format: at most 16 voltage signals of one
+/// whole-Hz rate, 16-bit counts), and the signal chain can run at its rate with its own scales. A refused replay
+/// leaves the station on the source it had, and raises <see cref="Refused"/> so every client learns why.
+/// </summary>
+public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, RecordingsFolder folder, SignalChainOptions chain, TimeProvider time)
+{
+    /// <summary>Raised with the reason when a replay is refused.</summary>
+    public event Action<string>? Refused;
+
+    /// <summary>The replay running now, or null when the station reads its board.</summary>
+    public ReplayBoardLink? Current => link.Target as ReplayBoardLink;
+
+    /// <summary>
+    /// Opens a recording for replay and checks that the chain can run it; the caller disposes the file. Throws
+    /// <see cref="ReplayRefusedException"/> naming what is wrong (file, format, rate) and never a server path.
+    /// </summary>
+    public static RecordingFile Check(string path, string shownName, SignalChainOptions chain, IReadOnlyList<string>? signals = null)
+    {
+        RecordingFile? file = null;
+        try
+        {
+            file = ReplayBoardLink.Open(path, signals);
+            try
+            {
+                RecordingProcessor.CreateChain(file, chain);
+            }
+            catch (ArgumentException e)
+            {
+                string reason = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+                throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"the signal chain cannot run at its rate ({file.SampleRateHz:0.###} Hz, {file.ChannelCount} signals): {reason}"), e);
+            }
+            return file;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
+        {
+            file?.Dispose();
+            string why = e.Message.Replace(path, shownName, StringComparison.Ordinal).Replace(Path.GetFileName(path) + ": " + Path.GetFileName(path), shownName, StringComparison.Ordinal);
+            throw new ReplayRefusedException($"file: {shownName} cannot be replayed: {Trim(why, shownName)}", e);
+        }
+    }
+
+    /// <summary>Starts replaying <paramref name="file"/> (a path inside the recordings folder).</summary>
+    public async Task<ReplayState> StartAsync(string file, double speed, double startSeconds, IReadOnlyList<string>? signals = null)
+    {
+        if (!(speed is >= 0 and <= 1000))
+        {
+            throw Refuse($"speed: {speed} must be 0 (as fast as possible) to 1000.");
+        }
+        string path;
+        try
+        {
+            path = folder.Resolve(file);
+        }
+        catch (RecordingPathException e)
+        {
+            throw Refuse($"file: {e.Message}");
+        }
+        (double duration, IReadOnlyList<string> labels) = Describe(path, file, signals);
+        CheckStart(startSeconds, duration, "start_seconds");
+        var replay = new ReplayBoardLink(path, speed, time, startSeconds, signals);
+        await link.SwitchToAsync(replay).ConfigureAwait(false);
+        return State(replay, duration, labels);
+    }
+
+    /// <summary>Moves the running replay to <paramref name="seconds"/> into its recording.</summary>
+    public async Task<ReplayState> SeekAsync(double seconds)
+    {
+        ReplayBoardLink current = Current ?? throw new InvalidOperationException("No replay is running: start one first.");
+        (double duration, IReadOnlyList<string> labels) = Describe(current.Path, Path.GetFileName(current.Path), current.Signals);
+        CheckStart(seconds, duration, "seconds");
+        var replay = new ReplayBoardLink(current.Path, current.Speed, time, seconds, current.Signals);
+        await link.SwitchToAsync(replay).ConfigureAwait(false);
+        return State(replay, duration, labels);
+    }
+
+    /// <summary>Back to the station's board.</summary>
+    public async Task StopAsync()
+    {
+        if (Current is null)
+        {
+            throw new InvalidOperationException("No replay is running.");
+        }
+        await link.SwitchToAsync(board).ConfigureAwait(false);
+    }
+
+    private (double Duration, IReadOnlyList<string> Labels) Describe(string path, string shown, IReadOnlyList<string>? signals)
+    {
+        try
+        {
+            using RecordingFile f = Check(path, Path.GetFileName(shown), chain, signals);
+            return (f.Instants / f.SampleRateHz, f.Labels);
+        }
+        catch (ReplayRefusedException e)
+        {
+            Refused?.Invoke(e.Message);
+            throw;
+        }
+    }
+
+    private ReplayState State(ReplayBoardLink replay, double duration, IReadOnlyList<string> labels) =>
+        new(Path.GetFileName(replay.Path), replay.Speed, replay.StartSeconds, duration, labels, link.Description);
+
+    private ReplayRefusedException Refuse(string why)
+    {
+        Refused?.Invoke(why);
+        return new ReplayRefusedException(why);
+    }
+
+    private void CheckStart(double seconds, double duration, string field)
+    {
+        if (!(seconds >= 0 && seconds < Math.Max(duration, double.Epsilon)))
+        {
+            throw Refuse($"{field}: {seconds} s is outside the recording (0 to {duration:0.###} s).");
+        }
+    }
+
+    private static string Trim(string why, string shown) =>
+        why.StartsWith(shown + ": ", StringComparison.Ordinal) ? why[(shown.Length + 2)..] : why;
+}
