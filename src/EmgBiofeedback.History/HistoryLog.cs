@@ -24,4 +24,7 @@ internal static partial class HistoryLog
 
     [LoggerMessage(7, LogLevel.Warning, "History stopping with {Points} points in {Batches} spooled batches; they are sent on next start")]
     public static partial void StoppedWithBacklog(ILogger logger, long points, int batches);
+
+    [LoggerMessage(8, LogLevel.Warning, "History: {Points} points in {Batches} batches were still being written to the spool when the previous writer stopped without shutting down (killed or crashed); recovered from the spool and sent now")]
+    public static partial void RecoveredAfterKill(ILogger logger, long points, int batches);
 }
