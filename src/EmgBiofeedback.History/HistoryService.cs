@@ -185,8 +185,12 @@ public sealed class HistoryService : IAsyncDisposable
                     {
                         started = _time.GetTimestamp();
                     }
-                    long ns = _clock.ToUnixNanoseconds(frame.SampleTimeSeconds, frame.ComputedAt);
-                    _encoder.AppendActivation(batch, frame, _sessions.Current, ns);
+                    HistorySession? session = _sessions.Current;
+                    // A recorded session's points take the recording's timeline (what back-fill reproduces); others the host-fitted clock.
+                    long ns = session?.Timeline is { } timeline
+                        ? timeline.ToUnixNs(frame.SampleIndex)
+                        : _clock.ToUnixNanoseconds(frame.SampleTimeSeconds, frame.ComputedAt);
+                    _encoder.AppendActivation(batch, frame, session, ns);
                     Volatile.Write(ref _pending, batch.Points);
                     if (batch.Points >= _options.BatchSize)
                     {
