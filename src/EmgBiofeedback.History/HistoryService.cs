@@ -69,6 +69,8 @@ public sealed class HistoryService : IAsyncDisposable
     private readonly CancellationTokenSource _kill = new();
     private OpenBatch? _open; // the spool file of the batch being filled (batcher only)
     private int _journaled;   // bytes of the batch being filled already in that file
+    private bool _journalFailed; // the spool could not take the batch being filled: it goes on in memory only
+    private bool _spoolFailureReported;
     private long _sequence;
     private long _written;
     private long _dropped;
@@ -194,7 +196,10 @@ public sealed class HistoryService : IAsyncDisposable
                     Volatile.Write(ref _pending, batch.Points);
                     if (batch.Points >= _options.BatchSize)
                     {
-                        HandOff(batch);
+                        if (HandOff(batch))
+                        {
+                            await WaitForSenderAsync(batch, ct).ConfigureAwait(false);
+                        }
                         batch = Rent();
                     }
                 }
@@ -215,7 +220,10 @@ public sealed class HistoryService : IAsyncDisposable
                     TimeSpan age = _time.GetElapsedTime(started);
                     if (age >= _options.FlushInterval)
                     {
-                        HandOff(batch);
+                        if (HandOff(batch))
+                        {
+                            await WaitForSenderAsync(batch, ct).ConfigureAwait(false);
+                        }
                         batch = Rent();
                     }
                     else
@@ -243,9 +251,10 @@ public sealed class HistoryService : IAsyncDisposable
                 _open?.Dispose(); // left as a killed process leaves it: the next start recovers it
                 _open = null;
             }
-            else if (batch.Points > 0)
+            else if (batch.Points > 0 && HandOff(batch))
             {
-                HandOff(batch);
+                Dropped(batch, spoolFull: false); // stopping, the spool unwritable and the sender behind
+                _free.Enqueue(batch);
             }
         }
     }
@@ -258,46 +267,115 @@ public sealed class HistoryService : IAsyncDisposable
         }
         b.Clear();
         b.Sequence = Interlocked.Increment(ref _sequence);
+        b.Spooled = false;
+        _journalFailed = false; // each batch tries the spool again
         return b;
     }
 
     /// <summary>Appends what is new in the batch being filled to its spool file (one unbuffered write).</summary>
     private void Journal(LineBuffer batch)
     {
-        if (batch.Length == _journaled)
+        if (batch.Length == _journaled || _journalFailed)
         {
             return;
         }
-        _open ??= Spool.Begin(batch.Sequence);
-        _open.Append(batch.Written[_journaled..]);
-        _journaled = batch.Length;
+        try
+        {
+            _open ??= Spool.Begin(batch.Sequence);
+            _open.Append(batch.Written[_journaled..]);
+            _journaled = batch.Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            SpoolFailed(e);
+        }
     }
 
-    private void HandOff(LineBuffer batch)
+    /// <summary>
+    /// The spool cannot be written (disk full, folder gone, no permission): live history goes on from memory, which
+    /// a kill or an outage would lose; loud, because the durability promise is off until the spool works again.
+    /// </summary>
+    private void SpoolFailed(Exception e)
+    {
+        _journalFailed = true;
+        _open?.Dispose();
+        _open = null;
+        Volatile.Write(ref _lastError, $"spool {_options.SpoolDirectory} cannot be written: {e.Message}");
+        if (!_spoolFailureReported)
+        {
+            _spoolFailureReported = true;
+            HistoryLog.SpoolUnwritable(_logger, _options.SpoolDirectory, e.Message);
+        }
+    }
+
+    /// <summary>Completes a batch in the spool and offers it to the sender; true when the spool could not take it
+    /// and the sender is behind, i.e. the caller must wait for the sender (the batch exists nowhere else).</summary>
+    private bool HandOff(LineBuffer batch)
     {
         Journal(batch);
-        OpenBatch open = _open!;
+        Volatile.Write(ref _pending, 0);
+        bool full = false;
+        if (!_journalFailed)
+        {
+            try
+            {
+                full = !Spool.Commit(_open!, batch);
+                batch.Spooled = !full;
+                _spoolFailureReported = false;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                SpoolFailed(e);
+            }
+        }
         _open = null;
         _journaled = 0;
-        Volatile.Write(ref _pending, 0);
-        if (!Spool.Commit(open, batch))
+        if (full)
         {
-            Dropped(batch);
+            Dropped(batch, spoolFull: true);
             _free.Enqueue(batch);
-            return;
+            return false;
         }
-        SpooledCounter.Add(batch.Points);
-        if (!_queue.Writer.TryWrite(batch))
+        if (batch.Spooled)
         {
-            // The sender is behind (server slow or away): the batch is on disk already, so nobody waits.
+            SpooledCounter.Add(batch.Points);
+        }
+        if (_queue.Writer.TryWrite(batch))
+        {
+            return false;
+        }
+        if (!batch.Spooled)
+        {
+            return true;
+        }
+        // The sender is behind (server slow or away): the batch is on disk already, so nobody waits.
+        _free.Enqueue(batch);
+        return false;
+    }
+
+    /// <summary>Without a spool the batcher waits for the sender (the pipeline's subscription then drops oldest, counted).</summary>
+    private async Task WaitForSenderAsync(LineBuffer batch, CancellationToken ct)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(batch, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Dropped(batch, spoolFull: false);
             _free.Enqueue(batch);
         }
     }
 
-    private void Dropped(LineBuffer batch)
+    private void Dropped(LineBuffer batch, bool spoolFull)
     {
         Interlocked.Add(ref _dropped, batch.Points);
         DroppedCounter.Add(batch.Points);
+        if (!spoolFull)
+        {
+            HistoryLog.DroppedUnspooled(_logger, batch.Points, _options.SpoolDirectory);
+            return;
+        }
         SetState(HistoryState.SpoolFull);
         Volatile.Write(ref _lastError, $"spool full ({Spool.Bytes} of {Spool.MaxBytes} bytes); points dropped");
         HistoryLog.SpoolFull(_logger, Spool.Bytes, Spool.MaxBytes, batch.Points);
@@ -324,7 +402,7 @@ public sealed class HistoryService : IAsyncDisposable
                 }
                 else if (haveQueued && _queue.Reader.TryRead(out LineBuffer? batch))
                 {
-                    if (!Spool.Contains(batch.Sequence))
+                    if (batch.Spooled && !Spool.Contains(batch.Sequence))
                     {
                         // Sent from the spool already (the sender found it there before it reached the queue).
                         _free.Enqueue(batch);
@@ -333,6 +411,11 @@ public sealed class HistoryService : IAsyncDisposable
                     SendResult result = await _transport.SendAsync(batch, ct).ConfigureAwait(false);
                     long sequence = batch.Sequence;
                     int points = batch.Points;
+                    bool spooled = batch.Spooled;
+                    if (!spooled && result.Outcome != SendOutcome.Delivered)
+                    {
+                        Dropped(batch, spoolFull: false); // in memory only (the spool could not take it): nothing to retry from
+                    }
                     _free.Enqueue(batch);
                     switch (result.Outcome)
                     {

@@ -19,6 +19,9 @@ public sealed class LineBuffer : IDisposable
     /// <summary>The batch's spool/delivery order.</summary>
     public long Sequence { get; internal set; }
 
+    /// <summary>True once the batch is complete in the spool (false only when the spool could not be written).</summary>
+    internal bool Spooled { get; set; }
+
     public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, Length);
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, Length);

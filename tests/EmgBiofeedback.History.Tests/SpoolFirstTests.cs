@@ -48,6 +48,32 @@ public sealed class SpoolFirstTests
     }
 
     [Fact]
+    public async Task An_unwritable_spool_is_reported_and_the_live_points_still_reach_the_server()
+    {
+        await using VictoriaMetricsServer server = await VictoriaMetricsServer.StartAsync();
+        var session = new SimulatedSession();
+        HistoryOptions options = TestOptions.For(server.Url);
+        var log = new CapturingLogger<HistoryService>();
+        await using var history = new HistoryService(options, new FixedSessionProvider(Session), log);
+        // The spool's folder is replaced by a file: every write into it fails (as on a full or read-only disk).
+        Directory.Delete(options.SpoolDirectory, recursive: true);
+        await File.WriteAllTextAsync(options.SpoolDirectory, "");
+        using Subscription<ActivationFrame> feed = session.Pipeline.Activation.Subscribe(capacity: 100_000);
+        using var stop = new CancellationTokenSource();
+        Task run = history.RunAsync(feed, stop.Token);
+
+        session.Run(seconds: 10);
+        await Eventually.TrueAsync(() => history.PointsWritten == 500 * 8, TimeSpan.FromSeconds(30), "the session delivered from memory");
+        await stop.CancelAsync();
+        await run;
+
+        Assert.Single(log.Entries, e => e.Level == LogLevel.Critical && e.Message.Contains("cannot be written"));
+        Assert.Contains("cannot be written", history.Status.LastError);
+        Assert.Equal(0, history.PointsDropped);
+        File.Delete(options.SpoolDirectory);
+    }
+
+    [Fact]
     public void A_batch_file_cut_mid_line_by_a_kill_is_recovered_up_to_its_last_complete_point()
     {
         string dir = Path.Combine(Path.GetTempPath(), "emg-spool-" + Guid.NewGuid().ToString("N"));
