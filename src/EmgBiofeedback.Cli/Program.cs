@@ -187,16 +187,23 @@ internal static class Program
 
     private static async Task BackfillAsync(FileInfo file, string url, string org, string bucket, string? tokenFile, CancellationToken cancellationToken)
     {
-        DateTimeOffset start;
-        string patient, session, station;
+        HistorySession session;
+        IReadOnlyList<string> labels;
         using (RecordingFile r = Open(file))
         {
-            // EDF+ fields as the recorder writes them: "<code> X X X" and "Startdate <date> <session> X <station> <board>".
-            start = new DateTimeOffset(DateTime.SpecifyKind(r.Header.StartTime, DateTimeKind.Utc));
-            patient = r.Header.PatientId.Split(' ')[0];
+            // EDF+ fields as the recorder writes them (RecordingLayout.BuildHeader): "<code> X X X" and
+            // "Startdate <date> <session> X <station> <board>"; the start time is the station's local clock.
+            DateTime local = r.Header.StartTime;
+            var start = new DateTimeOffset(DateTime.SpecifyKind(local, DateTimeKind.Unspecified), TimeZoneInfo.Local.GetUtcOffset(local));
+            string patient = r.Header.PatientId.Split(' ')[0];
             string[] recording = r.Header.RecordingId.Split(' ');
-            session = recording.Length > 2 ? recording[2] : "X";
-            station = recording.Length > 4 ? recording[4] : "X";
+            // Replay numbers the recording's first sample 0: the same timeline the live writer stamped the session on.
+            session = new HistorySession(
+                recording.Length > 2 ? recording[2] : "X",
+                patient,
+                recording.Length > 4 ? recording[4] : "X",
+                SessionTimeline.Create(start, firstSampleIndex: 0, r.Board.SampleRateHz, new SignalChainOptions().OutputRateHz));
+            labels = r.Labels.ToArray();
         }
         var options = new HistoryOptions
         {
@@ -206,7 +213,7 @@ internal static class Program
             Bucket = bucket,
             Token = tokenFile is null ? Environment.GetEnvironmentVariable("EMG_HISTORY_TOKEN") : null,
             TokenFile = tokenFile,
-            Station = station,
+            Station = session.Station!,
         };
         var validation = new HistoryOptionsValidator().Validate(null, options);
         if (validation.Failed)
@@ -215,8 +222,8 @@ internal static class Program
         }
         var frames = new List<ActivationFrame>();
         await ReplayCoreAsync(file, 0, null, frames.Add, cancellationToken).ConfigureAwait(false);
-        long points = await HistoryBackfill.WriteAsync(options, new HistorySession(session, patient), start, frames, cancellationToken).ConfigureAwait(false);
-        Console.WriteLine($"Wrote {points} points ({frames.Count} activation frames) of session {session} to {url}.");
+        long points = await HistoryBackfill.WriteAsync(options, session, labels, frames, cancellationToken).ConfigureAwait(false);
+        Console.WriteLine($"Wrote {points} points ({frames.Count} activation frames) of session {session.SessionId} to {url}.");
     }
 
     private static async Task ReplayAsync(FileInfo file, double speed, IReadOnlyList<string>? signals, CancellationToken cancellationToken)

@@ -7,11 +7,13 @@ public enum BodySide
     Right,
 }
 
-/// <summary>What a channel measures, as the session's montage says.</summary>
-public sealed record MontageChannel(int Channel, string Muscle, BodySide Side);
-
-/// <summary>The session that frames belong to. Only the pseudonymous patient code is written, never a name.</summary>
-public sealed record HistorySession(string SessionId, string PatientCode, IReadOnlyList<MontageChannel>? Montage = null);
+/// <summary>
+/// The session that frames belong to. Only the pseudonymous patient code is written, never a name.
+/// <paramref name="Station"/>: the station the session's recording names (default: History:Station).
+/// <paramref name="Timeline"/>: the recording's timeline, when the session is recorded; its points are then stamped
+/// on it (<see cref="SessionTimeline"/>) so that a back-fill from the recording lands on the same timestamps.
+/// </summary>
+public sealed record HistorySession(string SessionId, string PatientCode, string? Station = null, SessionTimeline? Timeline = null);
 
 /// <summary>Tells the writer which session is running; the clinical layer implements it.</summary>
 public interface IHistorySessionProvider

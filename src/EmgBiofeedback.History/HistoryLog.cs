@@ -24,4 +24,13 @@ internal static partial class HistoryLog
 
     [LoggerMessage(7, LogLevel.Warning, "History stopping with {Points} points in {Batches} spooled batches; they are sent on next start")]
     public static partial void StoppedWithBacklog(ILogger logger, long points, int batches);
+
+    [LoggerMessage(8, LogLevel.Warning, "History: {Points} points in {Batches} batches were still being written to the spool when the previous writer stopped without shutting down (killed or crashed); recovered from the spool and sent now")]
+    public static partial void RecoveredAfterKill(ILogger logger, long points, int batches);
+
+    [LoggerMessage(9, LogLevel.Critical, "History spool {SpoolDirectory} cannot be written ({Reason}): points go on from memory only, and a kill or an outage loses them. Fix the folder (space, permission) or History:SpoolDirectory")]
+    public static partial void SpoolUnwritable(ILogger logger, string spoolDirectory, string reason);
+
+    [LoggerMessage(10, LogLevel.Critical, "History: {Points} points DROPPED: the spool ({SpoolDirectory}) could not keep them and they could not be delivered from memory; back-fill the session from its recording")]
+    public static partial void DroppedUnspooled(ILogger logger, int points, string spoolDirectory);
 }

@@ -5,7 +5,7 @@ namespace EmgBiofeedback.History;
 /// <summary>When the spool forces its files to the disk.</summary>
 public enum SpoolFsyncPolicy
 {
-    /// <summary>Every spooled batch is flushed to the device before it counts as kept: survives power loss, costs one fsync per batch.</summary>
+    /// <summary>Every batch is flushed to the device when it is complete in the spool: survives power loss (all but the batch being filled), costs one fsync per batch.</summary>
     EveryBatch,
 
     /// <summary>The OS writes back when it likes (seconds): survives a process crash, not a power cut.</summary>
@@ -33,7 +33,8 @@ public sealed class HistoryOptions
     /// <summary>Path of a secrets file holding the token (first line, trimmed); used when <see cref="Token"/> is empty.</summary>
     public string? TokenFile { get; set; }
 
-    /// <summary>This station's name, the <c>station</c> tag of every point.</summary>
+    /// <summary>This station's name, the <c>station</c> tag of every point. The service sets it from Recording:Station (one
+    /// name for the station, the one its recordings carry); the offline back-fill from the recording's header.</summary>
     public string Station { get; set; } = Environment.MachineName;
 
     /// <summary>Points per write request. 5,000 is InfluxData's recommended batch size.</summary>
@@ -45,7 +46,7 @@ public sealed class HistoryOptions
     /// <summary>Gzip request bodies: pays on slow remote links, halves throughput on a LAN.</summary>
     public bool Gzip { get; set; }
 
-    /// <summary>Request timeout; a timed-out batch is spooled and resent (safe: same series and timestamp overwrite).</summary>
+    /// <summary>Request timeout; a timed-out batch stays in the spool and is resent (safe: same series and timestamp overwrite).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     public string SpoolDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "emg-history-spool");

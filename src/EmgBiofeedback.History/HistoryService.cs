@@ -33,15 +33,18 @@ public sealed record HistoryStatus(
     long SpoolMaxBytes,
     int SpoolBatches,
     int QueuedBatches,
-    string LastError);
+    string LastError,
+    long PointsRecovered = 0);
 
 /// <summary>
 /// Writes activation history: reads frames from the pipeline's bounded subscription (never blocking the
 /// publisher), encodes them into pooled line-protocol batches, and delivers the batches in order on a task of
-/// its own. What cannot be delivered goes to the on-disk <see cref="HistorySpool"/>; delivery retries it oldest
-/// first, with exponential backoff and jitter (Polly), until the server takes it.
-/// Queue between batcher and sender: <see cref="QueueCapacity"/> batches; when full, the batcher spills to the spool
-/// (order is kept by sequence numbers), so memory stays bounded however long the outage.
+/// its own. Spool first: every batch is appended to the on-disk <see cref="HistorySpool"/> as it is filled and
+/// deleted from it once delivered, so a kill (SIGKILL, power cut with fsync) loses nothing the writer accepted;
+/// delivery sends the oldest batch first, with exponential backoff and jitter (Polly), until the server takes it.
+/// Queue between batcher and sender: <see cref="QueueCapacity"/> batches kept in memory as well, so the sender
+/// need not read back what it has just been given; when full, the batch is simply left to the spool (order is
+/// kept by sequence numbers), so memory stays bounded however long the outage.
 /// </summary>
 public sealed class HistoryService : IAsyncDisposable
 {
@@ -63,6 +66,11 @@ public sealed class HistoryService : IAsyncDisposable
     private readonly ConcurrentQueue<Action<LineBuffer>> _records = new();
     private readonly ResiliencePipeline<SendResult> _retry;
     private readonly LineBuffer _spoolRead = new();
+    private readonly CancellationTokenSource _kill = new();
+    private OpenBatch? _open; // the spool file of the batch being filled (batcher only)
+    private int _journaled;   // bytes of the batch being filled already in that file
+    private bool _journalFailed; // the spool could not take the batch being filled: it goes on in memory only
+    private bool _spoolFailureReported;
     private long _sequence;
     private long _written;
     private long _dropped;
@@ -82,11 +90,7 @@ public sealed class HistoryService : IAsyncDisposable
         Spool = new HistorySpool(options.SpoolDirectory, options.SpoolMaxBytes, options.SpoolFsync);
         _sequence = Spool.LastSequence;
         _queue = Channel.CreateBounded<LineBuffer>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true });
-        _retry = DeliveryRetry.Build(options, maxAttempts: int.MaxValue, result =>
-        {
-            ReportUnavailable(result);
-            SpillQueueToSpool();
-        });
+        _retry = DeliveryRetry.Build(options, maxAttempts: int.MaxValue, ReportUnavailable);
         Meter.CreateObservableGauge("history.spool.bytes", () => Spool.Bytes, "By", "Bytes waiting in the on-disk spool");
         Meter.CreateObservableGauge("history.spool.batches", () => Spool.Count, "{batch}", "Batches waiting in the on-disk spool");
     }
@@ -99,10 +103,10 @@ public sealed class HistoryService : IAsyncDisposable
 
     public long PointsDropped => Interlocked.Read(ref _dropped);
 
-    /// <summary>Batches encoded but neither delivered nor spooled yet.</summary>
+    /// <summary>Batches also held in memory for the sender (all of them are in the spool too).</summary>
     public int QueuedBatches => _queue.Reader.Count;
 
-    public HistoryStatus Status => new(State, PointsWritten, PointsDropped, Spool.Bytes, Spool.MaxBytes, Spool.Count, QueuedBatches, Volatile.Read(ref _lastError));
+    public HistoryStatus Status => new(State, PointsWritten, PointsDropped, Spool.Bytes, Spool.MaxBytes, Spool.Count, QueuedBatches, Volatile.Read(ref _lastError), Spool.RecoveredPoints);
 
     /// <summary>True when everything handed to the writer so far has reached the server.</summary>
     public bool IsIdle => Spool.Count == 0 && _queue.Reader.Count == 0 && Volatile.Read(ref _pending) == 0;
@@ -127,29 +131,41 @@ public sealed class HistoryService : IAsyncDisposable
     /// <summary>
     /// Runs until <paramref name="cancellationToken"/> fires: batches frames from <paramref name="frames"/> (a
     /// <see cref="Subscription{T}.Reader"/>) and delivers them. Frames completing does not end it: the backlog is
-    /// still delivered. On cancellation whatever is undelivered is spooled for the next start.
+    /// still delivered. On cancellation the batch being filled is completed in the spool; what is undelivered is
+    /// sent on the next start.
     /// </summary>
     public async Task RunAsync(ChannelReader<ActivationFrame> frames, CancellationToken cancellationToken)
     {
         HistoryLog.Started(_logger, _options.Url, _options.Org, _options.Bucket, _options.Station, _options.SpoolDirectory, Spool.Count);
-        using var stopDelivery = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (Spool.RecoveredPoints > 0)
+        {
+            HistoryLog.RecoveredAfterKill(_logger, Spool.RecoveredPoints, Spool.RecoveredBatches);
+        }
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _kill.Token);
+        using var stopDelivery = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
         Task delivery = Task.Run(() => DeliverAsync(stopDelivery.Token), CancellationToken.None);
         try
         {
-            await BatchAsync(frames, cancellationToken).ConfigureAwait(false);
+            await BatchAsync(frames, run.Token).ConfigureAwait(false);
         }
         finally
         {
             _queue.Writer.TryComplete();
             await stopDelivery.CancelAsync().ConfigureAwait(false);
             await delivery.ConfigureAwait(false);
-            SpillQueueToSpool();
-            if (Spool.Count > 0)
+            ReleaseQueue();
+            if (Spool.Count > 0 && !_kill.IsCancellationRequested)
             {
                 HistoryLog.StoppedWithBacklog(_logger, Spool.Points, Spool.Count);
             }
         }
     }
+
+    /// <summary>
+    /// Stops the writer the way SIGKILL would, for tests: its tasks end without completing the batch being filled
+    /// or anything else; only what is already in the spool's files remains for the next start.
+    /// </summary>
+    internal void Kill() => _kill.Cancel();
 
     /// <summary>Convenience for the host: runs on a subscription of the pipeline's activation fan-out.</summary>
     public Task RunAsync(Subscription<ActivationFrame> subscription, CancellationToken cancellationToken) =>
@@ -171,15 +187,23 @@ public sealed class HistoryService : IAsyncDisposable
                     {
                         started = _time.GetTimestamp();
                     }
-                    long ns = _clock.ToUnixNanoseconds(frame.SampleTimeSeconds, frame.ComputedAt);
-                    _encoder.AppendActivation(batch, frame, _sessions.Current, ns);
+                    HistorySession? session = _sessions.Current;
+                    // A recorded session's points take the recording's timeline (what back-fill reproduces); others the host-fitted clock.
+                    long ns = session?.Timeline is { } timeline
+                        ? timeline.ToUnixNs(frame.SampleIndex)
+                        : _clock.ToUnixNanoseconds(frame.SampleTimeSeconds, frame.ComputedAt);
+                    _encoder.AppendActivation(batch, frame, session, ns);
                     Volatile.Write(ref _pending, batch.Points);
                     if (batch.Points >= _options.BatchSize)
                     {
-                        HandOff(batch);
+                        if (HandOff(batch))
+                        {
+                            await WaitForSenderAsync(batch, ct).ConfigureAwait(false);
+                        }
                         batch = Rent();
                     }
                 }
+                Journal(batch); // before the next wait: what was read from the subscription is on disk
                 while (_records.TryDequeue(out Action<LineBuffer>? record))
                 {
                     if (batch.Points == 0)
@@ -188,6 +212,7 @@ public sealed class HistoryService : IAsyncDisposable
                     }
                     record(batch);
                     Volatile.Write(ref _pending, batch.Points);
+                    Journal(batch);
                 }
                 TimeSpan wait = _options.FlushInterval;
                 if (batch.Points > 0)
@@ -195,7 +220,10 @@ public sealed class HistoryService : IAsyncDisposable
                     TimeSpan age = _time.GetElapsedTime(started);
                     if (age >= _options.FlushInterval)
                     {
-                        HandOff(batch);
+                        if (HandOff(batch))
+                        {
+                            await WaitForSenderAsync(batch, ct).ConfigureAwait(false);
+                        }
                         batch = Rent();
                     }
                     else
@@ -218,9 +246,15 @@ public sealed class HistoryService : IAsyncDisposable
         }
         finally
         {
-            if (batch.Points > 0)
+            if (_kill.IsCancellationRequested)
             {
-                HandOff(batch);
+                _open?.Dispose(); // left as a killed process leaves it: the next start recovers it
+                _open = null;
+            }
+            else if (batch.Points > 0 && HandOff(batch))
+            {
+                Dropped(batch, spoolFull: false); // stopping, the spool unwritable and the sender behind
+                _free.Enqueue(batch);
             }
         }
     }
@@ -232,41 +266,126 @@ public sealed class HistoryService : IAsyncDisposable
             b = new LineBuffer(Math.Max(64 * 1024, _options.BatchSize * 192));
         }
         b.Clear();
+        b.Sequence = Interlocked.Increment(ref _sequence);
+        b.Spooled = false;
+        _journalFailed = false; // each batch tries the spool again
         return b;
     }
 
-    private void HandOff(LineBuffer batch)
+    /// <summary>Appends what is new in the batch being filled to its spool file (one unbuffered write).</summary>
+    private void Journal(LineBuffer batch)
     {
-        batch.Sequence = Interlocked.Increment(ref _sequence);
-        if (!_queue.Writer.TryWrite(batch))
+        if (batch.Length == _journaled || _journalFailed)
         {
-            // The sender is behind (server slow or away): keep the batch on disk instead of waiting.
-            ToSpool(batch);
-            _free.Enqueue(batch);
-        }
-        Volatile.Write(ref _pending, 0);
-    }
-
-    private void ToSpool(LineBuffer batch)
-    {
-        if (Spool.TryAppend(batch))
-        {
-            SpooledCounter.Add(batch.Points);
             return;
         }
+        try
+        {
+            _open ??= Spool.Begin(batch.Sequence);
+            _open.Append(batch.Written[_journaled..]);
+            _journaled = batch.Length;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            SpoolFailed(e);
+        }
+    }
+
+    /// <summary>
+    /// The spool cannot be written (disk full, folder gone, no permission): live history goes on from memory, which
+    /// a kill or an outage would lose; loud, because the durability promise is off until the spool works again.
+    /// </summary>
+    private void SpoolFailed(Exception e)
+    {
+        _journalFailed = true;
+        _open?.Dispose();
+        _open = null;
+        Volatile.Write(ref _lastError, $"spool {_options.SpoolDirectory} cannot be written: {e.Message}");
+        if (!_spoolFailureReported)
+        {
+            _spoolFailureReported = true;
+            HistoryLog.SpoolUnwritable(_logger, _options.SpoolDirectory, e.Message);
+        }
+    }
+
+    /// <summary>Completes a batch in the spool and offers it to the sender; true when the spool could not take it
+    /// and the sender is behind, i.e. the caller must wait for the sender (the batch exists nowhere else).</summary>
+    private bool HandOff(LineBuffer batch)
+    {
+        Journal(batch);
+        Volatile.Write(ref _pending, 0);
+        bool full = false;
+        if (!_journalFailed)
+        {
+            try
+            {
+                full = !Spool.Commit(_open!, batch);
+                batch.Spooled = !full;
+                _spoolFailureReported = false;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                SpoolFailed(e);
+            }
+        }
+        _open = null;
+        _journaled = 0;
+        if (full)
+        {
+            Dropped(batch, spoolFull: true);
+            _free.Enqueue(batch);
+            return false;
+        }
+        if (batch.Spooled)
+        {
+            SpooledCounter.Add(batch.Points);
+        }
+        if (_queue.Writer.TryWrite(batch))
+        {
+            return false;
+        }
+        if (!batch.Spooled)
+        {
+            return true;
+        }
+        // The sender is behind (server slow or away): the batch is on disk already, so nobody waits.
+        _free.Enqueue(batch);
+        return false;
+    }
+
+    /// <summary>Without a spool the batcher waits for the sender (the pipeline's subscription then drops oldest, counted).</summary>
+    private async Task WaitForSenderAsync(LineBuffer batch, CancellationToken ct)
+    {
+        try
+        {
+            await _queue.Writer.WriteAsync(batch, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            Dropped(batch, spoolFull: false);
+            _free.Enqueue(batch);
+        }
+    }
+
+    private void Dropped(LineBuffer batch, bool spoolFull)
+    {
         Interlocked.Add(ref _dropped, batch.Points);
         DroppedCounter.Add(batch.Points);
+        if (!spoolFull)
+        {
+            HistoryLog.DroppedUnspooled(_logger, batch.Points, _options.SpoolDirectory);
+            return;
+        }
         SetState(HistoryState.SpoolFull);
         Volatile.Write(ref _lastError, $"spool full ({Spool.Bytes} of {Spool.MaxBytes} bytes); points dropped");
         HistoryLog.SpoolFull(_logger, Spool.Bytes, Spool.MaxBytes, batch.Points);
     }
 
-    private void SpillQueueToSpool()
+    private void ReleaseQueue()
     {
         while (_queue.Reader.TryRead(out LineBuffer? batch))
         {
-            ToSpool(batch);
-            _free.Enqueue(batch);
+            _free.Enqueue(batch); // its spool file stays until it is delivered
         }
     }
 
@@ -283,27 +402,37 @@ public sealed class HistoryService : IAsyncDisposable
                 }
                 else if (haveQueued && _queue.Reader.TryRead(out LineBuffer? batch))
                 {
-                    SendResult result = await _transport.SendAsync(batch, ct).ConfigureAwait(false);
-                    if (result.Outcome == SendOutcome.Delivered)
+                    if (batch.Spooled && !Spool.Contains(batch.Sequence))
                     {
-                        Delivered(batch.Points);
-                    }
-                    else
-                    {
-                        // Kept on disk; the spool branch retries it (with backoff) or reports a refusal.
-                        ToSpool(batch);
+                        // Sent from the spool already (the sender found it there before it reached the queue).
                         _free.Enqueue(batch);
-                        if (result.Outcome == SendOutcome.Transient)
-                        {
-                            ReportUnavailable(result);
-                        }
-                        else if (result.Outcome == SendOutcome.Refused)
-                        {
-                            await HandleRefusalAsync(result, ct).ConfigureAwait(false);
-                        }
                         continue;
                     }
+                    SendResult result = await _transport.SendAsync(batch, ct).ConfigureAwait(false);
+                    long sequence = batch.Sequence;
+                    int points = batch.Points;
+                    bool spooled = batch.Spooled;
+                    if (!spooled && result.Outcome != SendOutcome.Delivered)
+                    {
+                        Dropped(batch, spoolFull: false); // in memory only (the spool could not take it): nothing to retry from
+                    }
                     _free.Enqueue(batch);
+                    switch (result.Outcome)
+                    {
+                        case SendOutcome.Delivered:
+                            Spool.Delete(sequence, points);
+                            Delivered(points);
+                            break;
+                        case SendOutcome.Transient:
+                            ReportUnavailable(result); // still in the spool: the spool branch retries it with backoff
+                            break;
+                        case SendOutcome.Malformed:
+                            Malformed(sequence, points, result);
+                            break;
+                        case SendOutcome.Refused:
+                            await HandleRefusalAsync(result, ct).ConfigureAwait(false);
+                            break;
+                    }
                 }
                 else if (!await _queue.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
                 {
@@ -334,14 +463,19 @@ public sealed class HistoryService : IAsyncDisposable
                 }
                 break;
             case SendOutcome.Malformed:
-                Spool.Quarantine(sequence, _spoolRead.Points);
-                Volatile.Write(ref _lastError, $"HTTP {result.Status}: batch rejected as malformed: {result.Message}");
-                HistoryLog.Malformed(_logger, sequence, _spoolRead.Points, result.Status, result.Message);
+                Malformed(sequence, _spoolRead.Points, result);
                 break;
             case SendOutcome.Refused:
                 await HandleRefusalAsync(result, ct).ConfigureAwait(false);
                 break;
         }
+    }
+
+    private void Malformed(long sequence, int points, SendResult result)
+    {
+        Spool.Quarantine(sequence, points);
+        Volatile.Write(ref _lastError, $"HTTP {result.Status}: batch rejected as malformed: {result.Message}");
+        HistoryLog.Malformed(_logger, sequence, points, result.Status, result.Message);
     }
 
     private async Task HandleRefusalAsync(SendResult result, CancellationToken ct)
@@ -359,9 +493,8 @@ public sealed class HistoryService : IAsyncDisposable
             _refusalReported = true; // once per episode, not once per probe
             HistoryLog.Refused(_logger, result.Status, hint, _options.SpoolDirectory, _options.RejectedProbeInterval, result.Message);
         }
-        // Nothing is sent until the probe interval has passed; meanwhile new batches spill to the spool.
+        // Nothing is sent until the probe interval has passed; meanwhile new batches wait in the spool.
         await Task.Delay(_options.RejectedProbeInterval, _time, ct).ConfigureAwait(false);
-        SpillQueueToSpool();
     }
 
     private void Delivered(int points)
@@ -395,6 +528,8 @@ public sealed class HistoryService : IAsyncDisposable
     {
         _transport.Dispose();
         _spoolRead.Dispose();
+        _open?.Dispose();
+        _kill.Dispose();
         while (_free.TryDequeue(out LineBuffer? b))
         {
             b.Dispose();

@@ -76,6 +76,11 @@ public sealed class InfluxTransport : IDisposable
                 precision: WritePrecision.Ns, cancellationToken: cancellationToken).ConfigureAwait(false);
             return new SendResult(SendOutcome.Delivered, 204, "");
         }
+        catch (Exception e) when (cancellationToken.IsCancellationRequested && e is not OperationCanceledException)
+        {
+            // The client wraps a cancelled request in its own HttpException: a stop, not a failure of the server.
+            throw new OperationCanceledException("History send cancelled.", e, cancellationToken);
+        }
         catch (HttpException e) when (e.Status != 0)
         {
             SendOutcome outcome = e.Status switch

@@ -19,6 +19,9 @@ public sealed class LineBuffer : IDisposable
     /// <summary>The batch's spool/delivery order.</summary>
     public long Sequence { get; internal set; }
 
+    /// <summary>True once the batch is complete in the spool (false only when the spool could not be written).</summary>
+    internal bool Spooled { get; set; }
+
     public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, Length);
 
     public ReadOnlyMemory<byte> WrittenMemory => _buffer.AsMemory(0, Length);
@@ -154,10 +157,17 @@ public sealed class LineProtocolEncoder
 
     private void AppendCommonTags(StringBuilder sb, HistorySession? session)
     {
-        sb.Append(",patient=").Append(EscapeTag(session?.PatientCode ?? "none"));
-        sb.Append(",session=").Append(EscapeTag(session?.SessionId ?? "none"));
-        sb.Append(",station=").Append(EscapeTag(_station));
+        sb.Append(",patient=").Append(PatientTag(session));
+        sb.Append(",session=").Append(SessionTag(session));
+        sb.Append(",station=").Append(StationTag(session));
     }
+
+    // Outside a session there is no recording: session and patient are "none". Inside, values as the recording keeps them.
+    private static string PatientTag(HistorySession? session) => session is null ? "none" : EscapeTag(HistorySeries.RecordedField(session.PatientCode));
+
+    private static string SessionTag(HistorySession? session) => session is null ? "none" : EscapeTag(HistorySeries.RecordedField(session.SessionId));
+
+    private string StationTag(HistorySession? session) => EscapeTag(HistorySeries.RecordedField(session?.Station ?? _station));
 
     private static void WriteString(LineBuffer buffer, StringBuilder sb)
     {
@@ -184,33 +194,18 @@ public sealed class LineProtocolEncoder
         _prefixLabels = new string[muscles.Length];
         for (int i = 0; i < muscles.Length; i++)
         {
-            (string muscle, BodySide side) = Identify(session, muscles[i]);
+            (string muscle, BodySide side) = HistorySeries.Identify(muscles[i].Label, muscles[i].Channel);
             var sb = new StringBuilder(ActivationMeasurement);
             // Tags in key order: the server's canonical series key, so it need not sort them.
             sb.Append(",muscle=").Append(EscapeTag(muscle));
-            sb.Append(",patient=").Append(EscapeTag(session?.PatientCode ?? "none"));
-            sb.Append(",session=").Append(EscapeTag(session?.SessionId ?? "none"));
+            sb.Append(",patient=").Append(PatientTag(session));
+            sb.Append(",session=").Append(SessionTag(session));
             sb.Append(",side=").Append(ChannelLabels.TagValue(side));
-            sb.Append(",station=").Append(EscapeTag(_station));
+            sb.Append(",station=").Append(StationTag(session));
             sb.Append(' ');
             _prefixes[i] = Encoding.UTF8.GetBytes(sb.ToString());
             _prefixLabels[i] = muscles[i].Label;
         }
-    }
-
-    internal static (string Muscle, BodySide Side) Identify(HistorySession? session, in MuscleActivation m)
-    {
-        if (session?.Montage is { } montage)
-        {
-            foreach (MontageChannel c in montage)
-            {
-                if (c.Channel == m.Channel)
-                {
-                    return (c.Muscle, c.Side);
-                }
-            }
-        }
-        return ChannelLabels.Parse(m.Label);
     }
 
     /// <summary>Tag keys and values escape commas, equals signs and spaces; an empty value is not allowed.</summary>

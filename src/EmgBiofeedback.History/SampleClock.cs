@@ -9,7 +9,8 @@ namespace EmgBiofeedback.History;
 /// host's time of computation is recorded against sample time; a least-squares line through the last
 /// <see cref="FitWindow"/> pairs gives the crystal's rate against the host clock. When the mapping and the fit
 /// disagree by more than the tolerance, the mapping is re-anchored on the fit. A fitted rate more than
-/// <see cref="MaxDriftPpm"/> from nominal is not a crystal (replay, back-fill, a stalled host) and is ignored.
+/// <see cref="MaxDriftPpm"/> from nominal is not a crystal (replay, a stalled host) and is ignored.
+/// Used outside recorded sessions; a recorded session's points take its recording's timeline (<see cref="SessionTimeline"/>).
 /// The mapping never goes backwards: after a re-anchor onto an earlier time, timestamps advance at half the
 /// sample-time pace until they meet the new mapping (a slew, not a step), so consecutive points stay at least
 /// half their nominal spacing apart and never collide, even in stores that keep only milliseconds.
@@ -20,7 +21,6 @@ public sealed class SampleClock
     public const double MaxDriftPpm = 1000;
 
     private readonly double _toleranceNs;
-    private readonly bool _fixed;
     private readonly double[] _x = new double[FitWindow];
     private readonly double[] _y = new double[FitWindow];
     private int _count;
@@ -38,16 +38,6 @@ public sealed class SampleClock
     {
         _toleranceNs = (tolerance ?? TimeSpan.FromMilliseconds(5)).Ticks * 100.0;
     }
-
-    /// <summary>A mapping fixed by the caller: sample time 0 is <paramref name="wallAtSampleTimeZero"/> (back-fill from a recording).</summary>
-    public static SampleClock Fixed(DateTimeOffset wallAtSampleTimeZero)
-    {
-        var clock = new SampleClock(null, isFixed: true);
-        clock.Anchor(0, ToUnixNs(wallAtSampleTimeZero));
-        return clock;
-    }
-
-    private SampleClock(TimeSpan? tolerance, bool isFixed) : this(tolerance) => _fixed = isFixed;
 
     public int ReAnchors { get; private set; }
 
@@ -70,7 +60,7 @@ public sealed class SampleClock
         {
             Anchor(sampleTimeSeconds, ToUnixNs(hostTime));
         }
-        else if (!_fixed && sampleTimeSeconds - _lastFitSampleTime >= 1.0)
+        else if (sampleTimeSeconds - _lastFitSampleTime >= 1.0)
         {
             Observe(sampleTimeSeconds, hostTime);
         }

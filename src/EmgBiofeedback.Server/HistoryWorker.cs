@@ -1,5 +1,6 @@
 using EmgBiofeedback.History;
 using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.Recording;
 using EmgBiofeedback.Sessions;
 using Microsoft.Extensions.Options;
 
@@ -7,11 +8,15 @@ namespace EmgBiofeedback.Server;
 
 /// <summary>
 /// Writes the live activation to the history server when History:Enabled: frames come from the pipeline
-/// through the writer's own bounded subscription, tagged with the open session (pseudonymous code and
-/// montage); session start, stop and markers are written as events.
+/// through the writer's own bounded subscription, tagged with the open session (pseudonymous code, the
+/// recording's station, channel labels from the montage) and stamped on the session recording's timeline, so
+/// that <c>emg backfill</c> of the recording writes the very same series and timestamps; session start, stop and
+/// markers are written as events.
 /// </summary>
 internal sealed class HistoryWorker(
     LivePipeline pipeline,
+    Recorder recorder,
+    IOptions<RecorderOptions> recording,
     IOptions<HistoryOptions> options,
     ILogger<HistoryService> logger,
     TimeProvider time) : BackgroundService, ISessionObserver, IHistorySessionProvider
@@ -42,9 +47,8 @@ internal sealed class HistoryWorker(
 
     public void SessionStarted(Session session, IReadOnlyList<string> labels)
     {
-        IReadOnlyList<MontageChannel>? montage = session.Montage.Count == 0 ? null
-            : session.Montage.Select(m => new MontageChannel(m.Channel, m.Muscle, (BodySide)m.Side)).ToArray();
-        _session = new HistorySession(session.SessionId, session.PatientCode, montage);
+        // The montage reaches history through the channel labels the session manager set (as in the recording).
+        _session = new HistorySession(session.SessionId, session.PatientCode, recording.Value.Station, OpenedRecordingTimeline());
         _service?.RecordEvent("session_started", session.SessionId, session.StartedAt);
     }
 
@@ -52,6 +56,29 @@ internal sealed class HistoryWorker(
     {
         _service?.RecordEvent("session_stopped", summary.Session.SessionId, summary.StoppedAt);
         _session = null;
+    }
+
+    /// <summary>
+    /// The timeline of the recording the recorder (an earlier observer) has just opened for this session, or null
+    /// when nothing is being recorded (the points then take the host-fitted clock). The recorder does not publish
+    /// the acquisition index of its first sample, so it is inferred from its position; the two counters are read
+    /// until stable, which leaves a window of one sample being handed from the pipeline to the recorder.
+    /// </summary>
+    private SessionTimeline? OpenedRecordingTimeline()
+    {
+        if (!recorder.IsRecording || pipeline.Latest is not { SampleIndex: > 0 } latest || pipeline.OutputRateHz <= 0)
+        {
+            return null;
+        }
+        int rate = (int)Math.Round(latest.SampleIndex / latest.SampleTimeSeconds); // frames carry index and index / rate
+        long position, next;
+        do
+        {
+            position = recorder.Position;
+            next = pipeline.CurrentSampleIndex;
+        }
+        while (position != recorder.Position);
+        return SessionTimeline.ForOpenedRecording(time.GetLocalNow(), next, position, rate, pipeline.OutputRateHz);
     }
 
     public void MarkerAdded(Marker marker) => _service?.RecordEvent("marker", marker.Label, marker.Time);

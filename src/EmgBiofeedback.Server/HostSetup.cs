@@ -59,7 +59,13 @@ public static partial class HostSetup
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<Recorder>>()));
         services.AddSingleton<ISessionObserver, SessionRecording>();
-        services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(HistoryOptions.SectionName)).ValidateOnStart();
+        services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(HistoryOptions.SectionName)).ValidateOnStart()
+            .PostConfigure<IOptions<RecorderOptions>>((history, recording) =>
+            {
+                // One name for the station: Recording:Station, written into every recording's header, is the station
+                // tag of every point, so a back-fill from a recording writes the very series the live writer wrote.
+                history.Station = recording.Value.Station;
+            });
         services.AddSingleton<IValidateOptions<HistoryOptions>, HistoryOptionsValidator>();
         services.AddSingleton<HistoryWorker>();
         services.AddHostedService(sp => sp.GetRequiredService<HistoryWorker>());

@@ -27,21 +27,34 @@ public sealed class EncoderAndOptionsTests
         using var buffer = new LineBuffer();
         encoder.AppendActivation(buffer, Frame(), new HistorySession("S,1", "P017"), 1_700_000_000_123_456_789);
 
+        // Tag values as the session's recording keeps them (the station's space becomes '_'), escaped for line protocol.
         Assert.Equal(
-            "activation,muscle=SCM,patient=P017,session=S\\,1,side=left,station=st\\ 1 rms_uv=12.5,mvc_pct=34.25,in_target=true,quality=0i,valid=true 1700000000123456789\n" +
-            "activation,muscle=Splenius,patient=P017,session=S\\,1,side=none,station=st\\ 1 rms_uv=3.1,in_target=false,quality=2i,valid=false 1700000000123456789\n",
+            "activation,muscle=SCM,patient=P017,session=S\\,1,side=left,station=st_1 rms_uv=12.5,mvc_pct=34.25,in_target=true,quality=0i,valid=true 1700000000123456789\n" +
+            "activation,muscle=Splenius,patient=P017,session=S\\,1,side=none,station=st_1 rms_uv=3.1,in_target=false,quality=2i,valid=false 1700000000123456789\n",
             Encoding.UTF8.GetString(buffer.Written));
         Assert.Equal(2, buffer.Points);
     }
 
     [Fact]
-    public void A_session_montage_overrides_the_label()
+    public void A_recorded_sessions_station_and_cut_labels_name_the_series()
+    {
+        var encoder = new LineProtocolEncoder("history-station");
+        using var buffer = new LineBuffer();
+        ActivationFrame frame = Frame();
+        frame.Muscles[1] = frame.Muscles[1] with { Label = "Semispinalis capitis R" }; // the recording keeps 16 characters
+        encoder.AppendActivation(buffer, frame, new HistorySession("S", "P", Station: "bay 3"), 1);
+        string text = Encoding.UTF8.GetString(buffer.Written);
+        Assert.Contains("activation,muscle=Semispinalis\\ cap,patient=P,session=S,side=none,station=bay_3 ", text);
+        Assert.DoesNotContain("history-station", text);
+    }
+
+    [Fact]
+    public void Outside_a_session_points_are_tagged_none_and_the_configured_station()
     {
         var encoder = new LineProtocolEncoder("st");
         using var buffer = new LineBuffer();
-        var session = new HistorySession("S", "P", [new MontageChannel(1, "SplCap", BodySide.Right)]);
-        encoder.AppendActivation(buffer, Frame(), session, 1);
-        Assert.Contains("activation,muscle=SplCap,patient=P,session=S,side=right,", Encoding.UTF8.GetString(buffer.Written));
+        encoder.AppendActivation(buffer, Frame(), null, 1);
+        Assert.StartsWith("activation,muscle=SCM,patient=none,session=none,side=left,station=st ", Encoding.UTF8.GetString(buffer.Written));
     }
 
     [Fact]

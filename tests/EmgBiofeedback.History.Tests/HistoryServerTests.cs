@@ -103,7 +103,7 @@ public sealed class HistoryServerTests
         Assert.Contains($"HTTP {status}", history.Status.LastError);
     }
 
-    private static async Task AssertStoredAsync(VictoriaMetricsServer server, List<ActivationFrame> published)
+    internal static async Task AssertStoredAsync(VictoriaMetricsServer server, List<ActivationFrame> published)
     {
         // The server acknowledged every batch; after a restart it may take a moment before what it took in
         // is searchable, so wait (with a deadline) until the counts are complete, then check every value.

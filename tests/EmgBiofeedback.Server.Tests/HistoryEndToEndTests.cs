@@ -15,7 +15,7 @@ public class HistoryEndToEndTests
         var streamed = new List<ActivationFrame>();
         await using (ServerProcess server = ServerProcess.StartListening(
             "--History:Enabled=true", $"--History:Url={history.Url}", "--History:Org=clinic", "--History:Bucket=emg",
-            "--History:Token=history-token-0123456789", "--History:Station=station-7", $"--History:SpoolDirectory={spool}",
+            "--History:Token=history-token-0123456789", "--Recording:Station=station-7", $"--History:SpoolDirectory={spool}",
             "--History:FlushInterval=00:00:00.500"))
         {
             using GrpcChannel channel = GrpcChannel.ForAddress(server.Address);
