@@ -20,7 +20,11 @@ public readonly record struct SampleGap(long NextSampleIndex, long Lost, GapCaus
     public bool Estimated => Cause == GapCause.BoardRestarted;
 }
 
-public enum AcquisitionEventKind
+/// <summary>
+/// The station's one event vocabulary: what the acquisition reports, what the pipeline and the sessions publish, and
+/// (translated one to one) what the API streams as emg.v1.EventKind.
+/// </summary>
+public enum StationEventKind
 {
     Connected,
     Disconnected,
@@ -28,12 +32,18 @@ public enum AcquisitionEventKind
     Gap,
     BoardOverflow,
     CommandRejected,
+    SessionStarted,
+    SessionStopped,
+    Marker,
     /// <summary>The operator switched the source (board <-> replay): what follows is a new stream.</summary>
     SourceChanged,
+    /// <summary>A source the station will not run (a replay it cannot play, a board the chain cannot filter); the
+    /// message says why, and the station goes on with what it had.</summary>
+    SourceRefused,
 }
 
 /// <summary>Something a clinician or an operator should know happened to the acquisition.</summary>
-public sealed record AcquisitionEvent(AcquisitionEventKind Kind, DateTimeOffset Time, string Message)
+public sealed record AcquisitionEvent(StationEventKind Kind, DateTimeOffset Time, string Message)
 {
     public SampleGap? Gap { get; init; }
     public BoardInfo? Board { get; init; }

@@ -79,7 +79,7 @@ public sealed class AcquisitionLoop
                 _decoder.OnSourceChanged();
                 _lastBoard = null;
                 _lastFrameTimestamp = 0;
-                Publish(AcquisitionEventKind.SourceChanged, $"Source changed to {_link.Description}");
+                Publish(StationEventKind.SourceChanged, $"Source changed to {_link.Description}");
             }
             await using (connection.ConfigureAwait(false))
             {
@@ -87,7 +87,7 @@ public sealed class AcquisitionLoop
                 _connected = true;
                 _helloSinceConnect = false;
                 AcquisitionLog.Connected(_logger, _link.Description);
-                Publish(AcquisitionEventKind.Connected, $"Connected to {_link.Description}");
+                Publish(StationEventKind.Connected, $"Connected to {_link.Description}");
                 using var connectionScope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 Task watchdog = WarnIfSilentAsync(connectionScope.Token);
 
@@ -111,7 +111,7 @@ public sealed class AcquisitionLoop
                 if (!cancellationToken.IsCancellationRequested)
                 {
                     AcquisitionLog.Disconnected(_logger, _link.Description, reason);
-                    Publish(AcquisitionEventKind.Disconnected, $"Lost {_link.Description}: {reason}");
+                    Publish(StationEventKind.Disconnected, $"Lost {_link.Description}: {reason}");
                 }
             }
         }
@@ -229,18 +229,18 @@ public sealed class AcquisitionLoop
                 {
                     sink.OnBoard(board);
                 }
-                Publish(AcquisitionEventKind.BoardIdentified, $"Board {board.BoardName} {board.FirmwareVersion}: {board.ChannelCount} ch x {board.SampleRateHz} Hz", board: board);
+                Publish(StationEventKind.BoardIdentified, $"Board {board.BoardName} {board.FirmwareVersion}: {board.ChannelCount} ch x {board.SampleRateHz} Hz", board: board);
                 break;
 
             case MessageType.Overflow when message.OverflowTotal != _overflowReported:
                 _overflowReported = message.OverflowTotal;
                 AcquisitionLog.BoardOverflow(_logger, message.OverflowTotal);
-                Publish(AcquisitionEventKind.BoardOverflow, $"The board dropped {message.OverflowTotal} sample instants since boot (its buffer overflowed)");
+                Publish(StationEventKind.BoardOverflow, $"The board dropped {message.OverflowTotal} sample instants since boot (its buffer overflowed)");
                 break;
 
             case MessageType.Ack when message.AckResult != AckResult.Ok:
                 AcquisitionLog.CommandRejected(_logger, message.AckedCommand.ToString(), message.AckResult.ToString());
-                Publish(AcquisitionEventKind.CommandRejected, $"The board rejected {message.AckedCommand}: {message.AckResult}");
+                Publish(StationEventKind.CommandRejected, $"The board rejected {message.AckedCommand}: {message.AckResult}");
                 break;
         }
     }
@@ -275,10 +275,10 @@ public sealed class AcquisitionLoop
         {
             sink.OnGap(gap);
         }
-        Publish(AcquisitionEventKind.Gap, $"{lost} sample instants lost ({cause}{(gap.Estimated ? ", estimated" : "")})", gap);
+        Publish(StationEventKind.Gap, $"{lost} sample instants lost ({cause}{(gap.Estimated ? ", estimated" : "")})", gap);
     }
 
-    private void Publish(AcquisitionEventKind kind, string message, SampleGap? gap = null, BoardInfo? board = null)
+    private void Publish(StationEventKind kind, string message, SampleGap? gap = null, BoardInfo? board = null)
     {
         var e = new AcquisitionEvent(kind, _time.GetUtcNow(), message) { Gap = gap, Board = board };
         foreach (IAcquisitionSink sink in _sinks)

@@ -1,3 +1,4 @@
+using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
 
 namespace EmgBiofeedback.Pipeline;
@@ -76,23 +77,8 @@ public sealed class WaveformBlock
     public required float[] Raw { get; init; }
 }
 
-public enum LiveEventKind
-{
-    Connected,
-    Disconnected,
-    BoardIdentified,
-    Gap,
-    BoardOverflow,
-    CommandRejected,
-    SessionStarted,
-    SessionStopped,
-    Marker,
-    SourceChanged,
-    SourceRefused,
-}
-
 /// <summary>Something that happened, for the event stream.</summary>
-public sealed record LiveEvent(ulong Sequence, LiveEventKind Kind, DateTimeOffset Time, string Message)
+public sealed record LiveEvent(ulong Sequence, StationEventKind Kind, DateTimeOffset Time, string Message)
 {
     public long LostSamples { get; init; }
     public bool Estimated { get; init; }

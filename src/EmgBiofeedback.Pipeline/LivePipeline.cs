@@ -85,7 +85,7 @@ public sealed class LivePipeline : IAcquisitionSink
             // event that says why, and the station goes on (the recorder still records what the board sends).
             _chain = null;
             Refused = e.Message;
-            Publish(new LiveEvent(0, LiveEventKind.SourceRefused, _time.GetUtcNow(),
+            Publish(new LiveEvent(0, StationEventKind.SourceRefused, _time.GetUtcNow(),
                 $"Board {board.BoardName} ({board.ChannelCount} ch x {board.SampleRateHz} Hz) cannot be processed: {e.Message}"));
             return;
         }
@@ -132,21 +132,11 @@ public sealed class LivePipeline : IAcquisitionSink
 
     public void OnEvent(AcquisitionEvent e)
     {
-        if (e.Kind == AcquisitionEventKind.SourceChanged)
+        if (e.Kind == StationEventKind.SourceChanged)
         {
             _chain = null; // the next board gets fresh filters: never filter across two sources
         }
-        LiveEventKind kind = e.Kind switch
-        {
-            AcquisitionEventKind.Connected => LiveEventKind.Connected,
-            AcquisitionEventKind.Disconnected => LiveEventKind.Disconnected,
-            AcquisitionEventKind.BoardIdentified => LiveEventKind.BoardIdentified,
-            AcquisitionEventKind.Gap => LiveEventKind.Gap,
-            AcquisitionEventKind.BoardOverflow => LiveEventKind.BoardOverflow,
-            AcquisitionEventKind.SourceChanged => LiveEventKind.SourceChanged,
-            _ => LiveEventKind.CommandRejected,
-        };
-        Publish(new LiveEvent(0, kind, e.Time, e.Message)
+        Publish(new LiveEvent(0, e.Kind, e.Time, e.Message)
         {
             LostSamples = e.Gap?.Lost ?? 0,
             Estimated = e.Gap?.Estimated ?? false,

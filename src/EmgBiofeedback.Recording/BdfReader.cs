@@ -317,6 +317,10 @@ public sealed class BdfReader : IDisposable
         // A FIFO or a device reports no length; opening one would wait for a writer (a FIFO) or read without end.
         // Everything that is not a regular file holding at least a header is refused before it is opened.
         var info = new FileInfo(path);
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
+        {
+            info = target; // a symbolic link's own length is that of the path it holds
+        }
         if (info.Length < BdfHeader.FixedSize)
         {
             throw new InvalidDataException($"{System.IO.Path.GetFileName(path)}: {(info.Length == 0 ? "empty, or not a regular file (a FIFO or device cannot be read as a recording)" : $"{info.Length} bytes, shorter than the 256-byte header")}.");

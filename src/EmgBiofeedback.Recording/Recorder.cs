@@ -172,7 +172,7 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
 
     public void OnEvent(AcquisitionEvent e)
     {
-        if (e.Kind is AcquisitionEventKind.Gap or AcquisitionEventKind.BoardIdentified)
+        if (e.Kind is StationEventKind.Gap or StationEventKind.BoardIdentified)
         {
             return; // gaps are annotated with their length by OnGap; the board is in the header
         }

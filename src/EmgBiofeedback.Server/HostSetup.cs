@@ -84,7 +84,7 @@ public static partial class HostSetup
                 sp.GetRequiredService<TimeProvider>());
             LivePipeline pipeline = sp.GetRequiredService<LivePipeline>();
             RecordingsFolder folder = sp.GetRequiredService<RecordingsFolder>();
-            control.Refused += why => pipeline.Publish(new LiveEvent(0, LiveEventKind.SourceRefused, sp.GetRequiredService<TimeProvider>().GetUtcNow(), ClientErrors.WithoutServerPaths(why, folder.Root)));
+            control.Refused += why => pipeline.Publish(new LiveEvent(0, StationEventKind.SourceRefused, sp.GetRequiredService<TimeProvider>().GetUtcNow(), ClientErrors.WithoutServerPaths(why, folder.Root)));
             return control;
         });
         services.AddSingleton(sp => new LivePipeline(

@@ -46,7 +46,7 @@ internal sealed class SourceTracker(SwitchableBoardLink link, LivePipeline pipel
 
     public void OnEvent(AcquisitionEvent acquisitionEvent)
     {
-        if (acquisitionEvent.Kind != AcquisitionEventKind.Connected)
+        if (acquisitionEvent.Kind != StationEventKind.Connected)
         {
             return;
         }

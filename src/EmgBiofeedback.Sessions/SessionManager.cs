@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.RegularExpressions;
+using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Pipeline;
 using Microsoft.Extensions.Options;
 
@@ -122,7 +123,7 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
                 _labelsBefore = pipeline.Labels;
                 pipeline.SetLabels(Labels(montage, Math.Max(pipeline.ChannelCount, montage.Max(m => m.Channel) + 1)));
             }
-            pipeline.Publish(new LiveEvent(0, LiveEventKind.SessionStarted, now, $"Session {session.SessionId} started"));
+            pipeline.Publish(new LiveEvent(0, StationEventKind.SessionStarted, now, $"Session {session.SessionId} started"));
             foreach (ISessionObserver observer in observers)
             {
                 observer.SessionStarted(session, pipeline.Labels);
@@ -144,7 +145,7 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
                 pipeline.SetLabels(_labelsBefore);
                 _labelsBefore = null;
             }
-            pipeline.Publish(new LiveEvent(0, LiveEventKind.SessionStopped, now, $"Session {session.SessionId} stopped"));
+            pipeline.Publish(new LiveEvent(0, StationEventKind.SessionStopped, now, $"Session {session.SessionId} stopped"));
             foreach (ISessionObserver observer in observers)
             {
                 observer.SessionStopped(summary);
@@ -180,7 +181,7 @@ public sealed partial class SessionManager(LivePipeline pipeline, TimeProvider t
             _markerTokens--;
             var marker = new Marker(label, now, Math.Max(0, pipeline.CurrentSampleIndex));
             _markers++;
-            pipeline.Publish(new LiveEvent(0, LiveEventKind.Marker, marker.Time, $"Marker: {label}") { Label = label, SampleIndex = marker.SampleIndex });
+            pipeline.Publish(new LiveEvent(0, StationEventKind.Marker, marker.Time, $"Marker: {label}") { Label = label, SampleIndex = marker.SampleIndex });
             foreach (ISessionObserver observer in observers)
             {
                 observer.MarkerAdded(marker);

@@ -62,7 +62,7 @@ public class FirmwareInTheLoopTests
         BoardInfo last = sink.Boards[^1];
         Assert.Equal((4, 500), (last.ChannelCount, last.SampleRateHz));
         Assert.Empty(sink.Gaps);
-        Assert.Equal(0, sink.Count(AcquisitionEventKind.CommandRejected));
+        Assert.Equal(0, sink.Count(StationEventKind.CommandRejected));
         AssertSamplesEqualTheInjectedSignal(source, sink.Boards[0].NextSequence, sink.Samples);
     }
 
@@ -76,11 +76,11 @@ public class FirmwareInTheLoopTests
         using var stop = new CancellationTokenSource();
         Task acquisition = loop.RunAsync(stop.Token);
 
-        await Eventually.TrueAsync(() => sink.Count(AcquisitionEventKind.CommandRejected) == 1 && sink.SampleCount > 1000, TimeSpan.FromSeconds(60), "the refusal, then samples");
+        await Eventually.TrueAsync(() => sink.Count(StationEventKind.CommandRejected) == 1 && sink.SampleCount > 1000, TimeSpan.FromSeconds(60), "the refusal, then samples");
         await stop.CancelAsync();
         await acquisition;
 
-        Assert.Contains("SetRate", sink.Events.Single(e => e.Kind == AcquisitionEventKind.CommandRejected).Message, StringComparison.Ordinal);
+        Assert.Contains("SetRate", sink.Events.Single(e => e.Kind == StationEventKind.CommandRejected).Message, StringComparison.Ordinal);
         Assert.All(sink.Boards, b => Assert.Equal(1000, b.SampleRateHz));
     }
 

@@ -18,7 +18,7 @@ public sealed class RecordingSink : IAcquisitionSink
     public IReadOnlyList<BoardInfo> Boards { get { lock (_gate) { return _boards.ToArray(); } } }
     public IReadOnlyList<AcquisitionEvent> Events { get { lock (_gate) { return _events.ToArray(); } } }
 
-    public int Count(AcquisitionEventKind kind) => Events.Count(e => e.Kind == kind);
+    public int Count(StationEventKind kind) => Events.Count(e => e.Kind == kind);
 
     public void OnBoard(BoardInfo board) { lock (_gate) { _boards.Add(board); } }
 

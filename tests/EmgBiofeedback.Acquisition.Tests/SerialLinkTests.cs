@@ -27,7 +27,7 @@ public class SerialLinkTests
         Assert.Empty(sink.Gaps);
 
         await pty.UnplugAsync();
-        await Eventually.TrueAsync(() => sink.Count(AcquisitionEventKind.Disconnected) == 1, TimeSpan.FromSeconds(10), "the host to notice the unplug");
+        await Eventually.TrueAsync(() => sink.Count(StationEventKind.Disconnected) == 1, TimeSpan.FromSeconds(10), "the host to notice the unplug");
         int atUnplug = sink.SampleCount;
         await Task.Delay(TimeSpan.FromSeconds(2)); // the outage itself: the board keeps sampling meanwhile
         await pty.PlugInAsync();
@@ -37,7 +37,7 @@ public class SerialLinkTests
         await IgnoreCancellation(board);
 
         Assert.Equal(1, loop.Reconnects);
-        Assert.Equal(2, sink.Count(AcquisitionEventKind.Connected));
+        Assert.Equal(2, sink.Count(StationEventKind.Connected));
         SampleGap gap = Assert.Single(sink.Gaps);
         Assert.Equal(GapCause.SequenceGap, gap.Cause);
         Assert.InRange(gap.Lost, SampleRate, 30 * SampleRate); // at least the 2 s outage's worth, counted from the sequence
@@ -75,7 +75,7 @@ public class SerialLinkTests
         await pty.UnplugAsync();
         await stopFirstBoard.CancelAsync();
         await IgnoreCancellation(firstBoard);
-        await Eventually.TrueAsync(() => sink.Count(AcquisitionEventKind.Disconnected) == 1, TimeSpan.FromSeconds(10), "the host to notice the unplug");
+        await Eventually.TrueAsync(() => sink.Count(StationEventKind.Disconnected) == 1, TimeSpan.FromSeconds(10), "the host to notice the unplug");
         int atUnplug = sink.SampleCount;
         await pty.PlugInAsync();
         using var stopSecondBoard = new CancellationTokenSource();

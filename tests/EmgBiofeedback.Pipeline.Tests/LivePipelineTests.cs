@@ -78,13 +78,13 @@ public class LivePipelineTests
         var pipeline = new LivePipeline(new SignalChainOptions(), Labels, TimeProvider.System);
         using Subscription<LiveEvent> events = pipeline.Events.Subscribe(capacity: 10);
 
-        pipeline.OnEvent(new AcquisitionEvent(AcquisitionEventKind.Gap, DateTimeOffset.UnixEpoch, "lost")
+        pipeline.OnEvent(new AcquisitionEvent(StationEventKind.Gap, DateTimeOffset.UnixEpoch, "lost")
         {
             Gap = new SampleGap(1200, 200, GapCause.BoardRestarted),
         });
 
         LiveEvent e = Assert.Single(Drain(events));
-        Assert.Equal((LiveEventKind.Gap, 200L, true, 1200L, 1UL), (e.Kind, e.LostSamples, e.Estimated, e.SampleIndex, e.Sequence));
+        Assert.Equal((StationEventKind.Gap, 200L, true, 1200L, 1UL), (e.Kind, e.LostSamples, e.Estimated, e.SampleIndex, e.Sequence));
     }
 
     private static void Feed(LivePipeline pipeline, int seconds)
