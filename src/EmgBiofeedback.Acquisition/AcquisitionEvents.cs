@@ -47,6 +47,9 @@ public sealed record AcquisitionEvent(StationEventKind Kind, DateTimeOffset Time
 {
     public SampleGap? Gap { get; init; }
     public BoardInfo? Board { get; init; }
+
+    /// <summary>On <see cref="StationEventKind.Connected"/>: the kind of source connected (what its samples are).</summary>
+    public SourceKind? Source { get; init; }
 }
 
 /// <summary>

@@ -33,6 +33,7 @@ public sealed class AcquisitionLoop
     private long _reconnects;
     private long _sourceGeneration;
     private IReadOnlyList<ChannelScale>? _connectionScales;
+    private volatile SourceKind _source;
     private volatile bool _connected;
 
     public AcquisitionLoop(IBoardLink link, IEnumerable<IAcquisitionSink> sinks, AcquisitionOptions options, TimeProvider time, ILogger<AcquisitionLoop> logger)
@@ -45,6 +46,9 @@ public sealed class AcquisitionLoop
     }
 
     public string LinkDescription => _link.Description;
+
+    /// <summary>The kind of source the loop reads or last read; <see cref="SourceKind.Unknown"/> before the first connection.</summary>
+    public SourceKind Source => _source;
     public bool Connected => _connected;
     public BoardInfo? Board => _decoder.Board;
     public DecoderCounters Counters => _decoder.Counters;
@@ -73,9 +77,9 @@ public sealed class AcquisitionLoop
             }
             first = false;
 
-            if (_link is SwitchableBoardLink switchable && switchable.Generation != _sourceGeneration)
+            if (_link.SourceGeneration != _sourceGeneration)
             {
-                _sourceGeneration = switchable.Generation;
+                _sourceGeneration = _link.SourceGeneration;
                 _decoder.OnSourceChanged();
                 _lastBoard = null;
                 _lastFrameTimestamp = 0;
@@ -84,10 +88,11 @@ public sealed class AcquisitionLoop
             await using (connection.ConfigureAwait(false))
             {
                 _connectionScales = connection.Scales;
+                _source = connection.Kind ?? _link.Kind;
                 _connected = true;
                 _helloSinceConnect = false;
                 AcquisitionLog.Connected(_logger, _link.Description);
-                Publish(StationEventKind.Connected, $"Connected to {_link.Description}");
+                Publish(StationEventKind.Connected, $"Connected to {_link.Description}", source: _source);
                 using var connectionScope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 Task watchdog = WarnIfSilentAsync(connectionScope.Token);
 
@@ -278,9 +283,9 @@ public sealed class AcquisitionLoop
         Publish(StationEventKind.Gap, $"{lost} sample instants lost ({cause}{(gap.Estimated ? ", estimated" : "")})", gap);
     }
 
-    private void Publish(StationEventKind kind, string message, SampleGap? gap = null, BoardInfo? board = null)
+    private void Publish(StationEventKind kind, string message, SampleGap? gap = null, BoardInfo? board = null, SourceKind? source = null)
     {
-        var e = new AcquisitionEvent(kind, _time.GetUtcNow(), message) { Gap = gap, Board = board };
+        var e = new AcquisitionEvent(kind, _time.GetUtcNow(), message) { Gap = gap, Board = board, Source = source };
         foreach (IAcquisitionSink sink in _sinks)
         {
             sink.OnEvent(e);

@@ -12,6 +12,15 @@ public interface IBoardLink
     /// <summary>What the link is, for logs and status (e.g. "serial /dev/ttyACM0 @ 500000").</summary>
     string Description { get; }
 
+    /// <summary>What kind of source it is, by what it reads (never by what a board calls itself).</summary>
+    SourceKind Kind { get; }
+
+    /// <summary>
+    /// Changes when the link is switched to another source (board to replay and back): the acquisition loop compares
+    /// it on every connect and treats a change as a new stream (sequence numbers start afresh). 0 for a fixed link.
+    /// </summary>
+    long SourceGeneration => 0;
+
     /// <summary>Opens the link. Throws <see cref="IOException"/> (or a subclass) while the device is absent.</summary>
     ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken);
 }
@@ -34,4 +43,8 @@ public interface IBoardConnection : IAsyncDisposable
     /// acquisition loop attaches it to the <see cref="BoardInfo"/> it hands the sinks.
     /// </summary>
     IReadOnlyList<ChannelScale>? Scales => null;
+
+    /// <summary>The kind of source this connection reads when it differs from its link's (a switchable link's
+    /// connection is to the source it was switched to when it opened); null: the link's.</summary>
+    SourceKind? Kind => null;
 }

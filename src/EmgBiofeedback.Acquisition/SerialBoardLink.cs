@@ -10,6 +10,8 @@ namespace EmgBiofeedback.Acquisition;
 /// </summary>
 public sealed class SerialBoardLink(SerialOptions options) : IBoardLink
 {
+    public SourceKind Kind => SourceKind.SerialBoard;
+
     public string Description => $"serial {options.PortName} @ {options.BaudRate}";
 
     /// <summary>Serial ports the operating system knows of (on Linux: /dev/ttyS*, ttyUSB*, ttyACM*...).</summary>

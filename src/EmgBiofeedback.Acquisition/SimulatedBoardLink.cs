@@ -6,6 +6,8 @@ namespace EmgBiofeedback.Acquisition;
 /// <summary>The built-in simulated board, connected in-process: the host's default with no serial port.</summary>
 public sealed class SimulatedBoardLink(SimulatorOptions options, double sensorGain, TimeProvider time) : IBoardLink
 {
+    public SourceKind Kind => SourceKind.SimulatedBoard;
+
     private readonly SimulatedBoardDriver _driver = new(new SimulatedBoard(options, sensorGain), time);
 
     public string Description => $"simulated board ({options.Channels} ch x {options.SampleRateHz} Hz)";

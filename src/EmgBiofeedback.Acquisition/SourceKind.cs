@@ -12,6 +12,8 @@ namespace EmgBiofeedback.Acquisition;
 /// </remarks>
 public enum SourceKind
 {
+    /// <summary>Not known (nothing has connected yet); never claimed for samples.</summary>
+    Unknown,
     SerialBoard,
     SimulatedBoard,
     Replay,

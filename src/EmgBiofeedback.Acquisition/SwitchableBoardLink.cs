@@ -15,7 +15,7 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
     private long _generation;
 
     /// <summary>+1 per switch: the loop compares it on every connect to know a new source follows.</summary>
-    public long Generation => Interlocked.Read(ref _generation);
+    public long SourceGeneration => Interlocked.Read(ref _generation);
 
     public IBoardLink Target
     {
@@ -24,11 +24,14 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
 
     public string Description => Target.Description;
 
+    /// <summary>The kind of the source it is switched to now.</summary>
+    public SourceKind Kind => Target.Kind;
+
     public async ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken)
     {
         IBoardLink target = Target;
         IBoardConnection inner = await target.ConnectAsync(cancellationToken).ConfigureAwait(false);
-        var connection = new Connection(inner);
+        var connection = new Connection(inner, inner.Kind ?? target.Kind);
         lock (_gate)
         {
             _current = connection;
@@ -52,8 +55,10 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
         }
     }
 
-    private sealed class Connection(IBoardConnection inner) : IBoardConnection
+    private sealed class Connection(IBoardConnection inner, SourceKind kind) : IBoardConnection
     {
+        public SourceKind? Kind => kind;
+
         private int _ended;
 
         public PipeReader Input => inner.Input;

@@ -202,7 +202,10 @@ internal static class Program
                 recording.Length > 2 ? recording[2] : "X",
                 patient,
                 recording.Length > 4 ? recording[4] : "X",
-                SessionTimeline.Create(start, firstSampleIndex: 0, r.Board.SampleRateHz, new SignalChainOptions().OutputRateHz));
+                SessionTimeline.Create(start, firstSampleIndex: 0, r.Board.SampleRateHz, new SignalChainOptions().OutputRateHz))
+            {
+                Source = r.RecordedSource, // the live writer's source tag, from the recording, not "replay"
+            };
             labels = r.Labels.ToArray();
         }
         var options = new HistoryOptions

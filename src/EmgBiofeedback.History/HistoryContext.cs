@@ -13,7 +13,11 @@ public enum BodySide
 /// <paramref name="Timeline"/>: the recording's timeline, when the session is recorded; its points are then stamped
 /// on it (<see cref="SessionTimeline"/>) so that a back-fill from the recording lands on the same timestamps.
 /// </summary>
-public sealed record HistorySession(string SessionId, string PatientCode, string? Station = null, SessionTimeline? Timeline = null);
+public sealed record HistorySession(string SessionId, string PatientCode, string? Station = null, SessionTimeline? Timeline = null)
+{
+    /// <summary>The source a back-fill's recording says its samples came from; null: each frame's own source.</summary>
+    public EmgBiofeedback.Acquisition.SourceKind? Source { get; init; }
+}
 
 /// <summary>Tells the writer which session is running; the clinical layer implements it.</summary>
 public interface IHistorySessionProvider

@@ -8,11 +8,11 @@ namespace EmgBiofeedback.History;
 /// </summary>
 public static class HistorySeries
 {
-    /// <summary>An EDF+ signal label's length.</summary>
-    public const int LabelLength = 16;
+    /// <summary>The longest channel label the recording keeps after EDF+'s "EMG " type (RecordingLayout.LabelLength).</summary>
+    public const int LabelLength = 12;
 
-    /// <summary>The longest header subfield (session, patient code, station) the recording keeps.</summary>
-    public const int FieldLength = 20;
+    /// <summary>The longest header subfield (session, patient code, station) the recording keeps (RecordingLayout.FieldLength).</summary>
+    public const int FieldLength = 32;
 
     /// <summary>
     /// A session id, patient code or station as the recording's header keeps it: trimmed, characters outside

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
+using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Pipeline;
 
 namespace EmgBiofeedback.History;
@@ -78,6 +79,7 @@ public sealed class LineProtocolEncoder
     private readonly string _station;
     private HistorySession? _prefixSession;
     private bool _prefixBuilt;
+    private SourceKind _prefixSource;
     private byte[][] _prefixes = [];
     private string[] _prefixLabels = [];
 
@@ -87,7 +89,7 @@ public sealed class LineProtocolEncoder
     public void AppendActivation(LineBuffer buffer, ActivationFrame frame, HistorySession? session, long unixNs)
     {
         MuscleActivation[] muscles = frame.Muscles;
-        EnsurePrefixes(session, muscles);
+        EnsurePrefixes(session, muscles, session?.Source ?? frame.Source);
         for (int i = 0; i < muscles.Length; i++)
         {
             ref readonly MuscleActivation m = ref muscles[i];
@@ -163,6 +165,15 @@ public sealed class LineProtocolEncoder
     }
 
     // Outside a session there is no recording: session and patient are "none". Inside, values as the recording keeps them.
+    /// <summary>The <c>source</c> tag: what produced the samples, so simulated or replayed data never pass for a patient's.</summary>
+    public static string SourceTag(SourceKind source) => source switch
+    {
+        SourceKind.SerialBoard => "board",
+        SourceKind.SimulatedBoard => "simulated",
+        SourceKind.Replay => "replay",
+        _ => "unknown",
+    };
+
     private static string PatientTag(HistorySession? session) => session is null ? "none" : EscapeTag(HistorySeries.RecordedField(session.PatientCode));
 
     private static string SessionTag(HistorySession? session) => session is null ? "none" : EscapeTag(HistorySeries.RecordedField(session.SessionId));
@@ -177,9 +188,9 @@ public sealed class LineProtocolEncoder
         buffer.Points++;
     }
 
-    private void EnsurePrefixes(HistorySession? session, MuscleActivation[] muscles)
+    private void EnsurePrefixes(HistorySession? session, MuscleActivation[] muscles, SourceKind source)
     {
-        bool stale = !_prefixBuilt || !ReferenceEquals(session, _prefixSession) || _prefixes.Length != muscles.Length;
+        bool stale = !_prefixBuilt || !ReferenceEquals(session, _prefixSession) || _prefixes.Length != muscles.Length || source != _prefixSource;
         for (int i = 0; !stale && i < muscles.Length; i++)
         {
             stale = !ReferenceEquals(_prefixLabels[i], muscles[i].Label) && _prefixLabels[i] != muscles[i].Label;
@@ -190,6 +201,7 @@ public sealed class LineProtocolEncoder
         }
         _prefixBuilt = true;
         _prefixSession = session;
+        _prefixSource = source;
         _prefixes = new byte[muscles.Length][];
         _prefixLabels = new string[muscles.Length];
         for (int i = 0; i < muscles.Length; i++)
@@ -201,6 +213,7 @@ public sealed class LineProtocolEncoder
             sb.Append(",patient=").Append(PatientTag(session));
             sb.Append(",session=").Append(SessionTag(session));
             sb.Append(",side=").Append(ChannelLabels.TagValue(side));
+            sb.Append(",source=").Append(SourceTag(source));
             sb.Append(",station=").Append(StationTag(session));
             sb.Append(' ');
             _prefixes[i] = Encoding.UTF8.GetBytes(sb.ToString());

@@ -45,6 +45,9 @@ public sealed class ActivationFrame
 
     public required MuscleActivation[] Muscles { get; init; }
 
+    /// <summary>What produced the samples: a patient's board, the simulated board, or a replay.</summary>
+    public SourceKind Source { get; init; }
+
     /// <summary>
     /// The API layer's encoded form of this frame, built by the first subscriber that needs it and reused by
     /// all others, so a frame is converted once per tick rather than once per subscriber.

@@ -24,6 +24,7 @@ public sealed class LivePipeline : IAcquisitionSink
     private ulong _waveformSequence;
     private ulong _eventSequence;
     private ActivationFrame? _latest;
+    private SourceKind _source;
 
     public LivePipeline(SignalChainOptions options, IReadOnlyList<string> labels, TimeProvider time)
     {
@@ -132,6 +133,10 @@ public sealed class LivePipeline : IAcquisitionSink
 
     public void OnEvent(AcquisitionEvent e)
     {
+        if (e.Kind == StationEventKind.Connected && e.Source is { } source)
+        {
+            _source = source; // every frame from now on was computed from this source's samples
+        }
         if (e.Kind == StationEventKind.SourceChanged)
         {
             _chain = null; // the next board gets fresh filters: never filter across two sources
@@ -176,6 +181,7 @@ public sealed class LivePipeline : IAcquisitionSink
                 ComputedAt = _time.GetUtcNow(),
                 ComputedTimestamp = _time.GetTimestamp(),
                 Muscles = muscles,
+                Source = _source,
             };
             Volatile.Write(ref _latest, frame);
             Activation.Publish(frame);

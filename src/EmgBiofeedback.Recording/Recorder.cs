@@ -25,6 +25,8 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
     private readonly Lock _gate = new();
 
     private BoardInfo? _board;
+    private SourceKind _source;
+    private bool _sourceChanged;
     private RecordingRequest? _request;
     private BdfWriter? _writer;
     private int[] _record = [];
@@ -114,15 +116,19 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
     {
         lock (_gate)
         {
-            bool changed = _board is null || board.ChannelCount != _board.ChannelCount || board.SampleRateHz != _board.SampleRateHz
-                || board.AdcBits != _board.AdcBits || board.ReferenceMillivolts != _board.ReferenceMillivolts;
+            bool reshaped = _board is null || board.ChannelCount != _board.ChannelCount || board.SampleRateHz != _board.SampleRateHz
+                || board.AdcBits != _board.AdcBits || board.ReferenceMillivolts != _board.ReferenceMillivolts
+                || !SameScales(board.Scales, _board.Scales);
+            bool newSource = _sourceChanged;
+            _sourceChanged = false;
             _board = board;
-            if (!changed || _request is null)
+            if ((!reshaped && !newSource) || _request is null)
             {
                 return;
             }
-            // One file has one shape: a new rate or channel count starts the next file.
-            Close("Board reconfigured; recording continues in a new file");
+            // One file has one shape and one source: a new rate, channel count, scale or source starts the next file,
+            // so a replay can never continue a patient's recording (nor the simulated board pass for one).
+            Close(newSource ? $"Source changed to {RecordingLayout.SourceWord(_source)}; recording continues in a new file" : "Board reconfigured; recording continues in a new file");
             Open();
         }
     }
@@ -172,6 +178,21 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
 
     public void OnEvent(AcquisitionEvent e)
     {
+        if (e.Kind == StationEventKind.Connected && e.Source is { } source)
+        {
+            lock (_gate)
+            {
+                _sourceChanged |= _source != SourceKind.Unknown && _source != source;
+                _source = source;
+            }
+        }
+        if (e.Kind == StationEventKind.SourceChanged)
+        {
+            lock (_gate)
+            {
+                _sourceChanged = true;
+            }
+        }
         if (e.Kind is StationEventKind.Gap or StationEventKind.BoardIdentified)
         {
             return; // gaps are annotated with their length by OnGap; the board is in the header
@@ -181,12 +202,15 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
 
     public void Dispose() => Stop();
 
+    private static bool SameScales(IReadOnlyList<ChannelScale>? a, IReadOnlyList<ChannelScale>? b) =>
+        ReferenceEquals(a, b) || (a is not null && b is not null && a.SequenceEqual(b));
+
     private void Open()
     {
         BoardInfo board = _board!;
         DateTime start = _time.GetLocalNow().DateTime;
         start = start.AddTicks(-(start.Ticks % TimeSpan.TicksPerSecond));
-        BdfHeader header = RecordingLayout.BuildHeader(board, _request!, _options, start);
+        BdfHeader header = RecordingLayout.BuildHeader(board, _request!, _options, start, source: _source);
         string path = _folder.NewRecordingPath(start, _request!.Station, _request.Session);
         var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
         _writer = new BdfWriter(stream, header, _options.FlushToDisk);
@@ -203,6 +227,10 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         _noteReserve = RecordingLayout.GapNoteBytes(_rate) + RecordingLayout.CloseBytes;
         CurrentPath = path;
         Note(new BdfAnnotation(0, null, RecordingLayout.SessionStart));
+        if (_source is SourceKind.SimulatedBoard or SourceKind.Replay)
+        {
+            Note(new BdfAnnotation(0, null, $"Source: {RecordingLayout.SourceWord(_source)} (not a patient's live data)"));
+        }
         _writer.Flush();
         RecorderLog.Started(_logger, path, board.ChannelCount, board.SampleRateHz);
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Protocol;
 
 namespace EmgBiofeedback.Recording;
@@ -43,7 +44,8 @@ public sealed partial class RecordingFile : IDisposable
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                     $"{System.IO.Path.GetFileName(path)}: its rate, {first.SamplesPerRecord} samples per {h.RecordDurationSeconds:G6} s record = {SampleRateHz:G6} Hz, is above the {MaxSampleRateHz} Hz the signal chain runs (sEMG is sampled at 0.5-10 kHz)."));
             }
-            Labels = Chosen.Select(i => h.Signals[i].Label.Length > 0 ? h.Signals[i].Label : $"CH{i + 1}").ToArray();
+            Labels = Chosen.Select(i => h.Signals[i].Label.Length > 0 ? RecordingLayout.DisplayLabel(h.Signals[i].Label) : $"CH{i + 1}").ToArray();
+            RecordedSource = RecordingLayout.ParseSource(h.RecordingId);
             Scales = Chosen.Select(i => ScaleOf(h.Signals[i])).ToArray();
             _shift = Chosen.Select(i => ShiftOf(h.Signals[i])).ToArray();
             _signalStart = new int[Chosen.Count];
@@ -106,7 +108,12 @@ public sealed partial class RecordingFile : IDisposable
     /// <summary>Indices into <see cref="BdfHeader.Signals"/> of the chosen signals.</summary>
     public IReadOnlyList<int> Chosen { get; }
 
+    /// <summary>The chosen signals' labels as displays and history name them: without EDF+'s "EMG " type.</summary>
     public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>The source this project's recorder wrote in the header (a patient's board, the simulated board, a
+    /// replay), or <see cref="SourceKind.Unknown"/> for another tool's file.</summary>
+    public SourceKind RecordedSource { get; }
 
     /// <summary>Per chosen signal: what its counts (as <see cref="ReadRecord(long, Span{int}, Span{bool})"/> gives them) mean.</summary>
     public IReadOnlyList<ChannelScale> Scales { get; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
+using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Protocol;
 
 namespace EmgBiofeedback.Recording;
@@ -205,8 +206,12 @@ public static partial class RecordingLayout
     /// </summary>
     public static int DigitalShift(int bits, bool is24Bit) => (1L << bits) <= (is24Bit ? 8_388_607 : 32_767) ? 0 : 1 << (bits - 1);
 
-    public static BdfHeader BuildHeader(BoardInfo board, RecordingRequest request, RecorderOptions options, DateTime start, bool is24Bit = true)
+    public static BdfHeader BuildHeader(BoardInfo board, RecordingRequest request, RecorderOptions options, DateTime start, bool is24Bit = true, SourceKind source = SourceKind.Unknown)
     {
+        if (board.Scales is { } scales && is24Bit)
+        {
+            return BuildHeaderFromScales(board, scales, request, options, start, source);
+        }
         if (board.AdcBits < 1 || board.AdcBits > MaxBits(is24Bit))
         {
             throw new ArgumentException($"ADC resolution {board.AdcBits} bits: {(is24Bit ? "BDF" : "EDF")} holds 1 to {MaxBits(is24Bit)} bits.");
@@ -220,9 +225,8 @@ public static partial class RecordingLayout
             double gain = c < options.ChannelGains.Count ? options.ChannelGains[c] : options.SensorGain;
             double offset = options.AdcOffsetCounts ?? full / 2;
             double uvPerCount = MicrovoltsPerCount(board, gain);
-            string label = c < request.Labels.Count && !string.IsNullOrWhiteSpace(request.Labels[c]) ? request.Labels[c] : $"CH{c + 1}";
             signals[c] = new BdfSignal(
-                Truncate(label, 16),
+                SignalLabel(request, c),
                 Truncate(string.Create(CultureInfo.InvariantCulture, $"sEMG surface electrodes, sensor gain {gain:0.###}, ADC {board.AdcBits} bit {board.ReferenceMillivolts} mV"), 80),
                 "uV",
                 // Digital range 0..2^bits (one past the largest count) so that the physical range is exactly
@@ -238,8 +242,7 @@ public static partial class RecordingLayout
         {
             Is24Bit = is24Bit,
             PatientId = $"{Field(request.PatientCode)} X X X",
-            RecordingId = Truncate(string.Create(CultureInfo.InvariantCulture,
-                $"Startdate {start.ToString("dd-MMM-yyyy", CultureInfo.InvariantCulture).ToUpperInvariant()} {Field(request.Session)} X {Field(request.Station)} {Field(board.BoardName)}-fw{board.FirmwareVersion}"), 80),
+            RecordingId = RecordingId(start, request, board, source),
             StartTime = start,
             Reserved = is24Bit ? "BDF+C" : "EDF+C",
             RecordDurationSeconds = RecordSeconds,
@@ -248,14 +251,105 @@ public static partial class RecordingLayout
         };
     }
 
+    /// <summary>EDF+'s signal type of a surface EMG channel: labels are "EMG &lt;muscle&gt;" (e.g. "EMG SCM L"), so
+    /// EDFbrowser and MNE type them as EMG.</summary>
+    public const string EmgLabelPrefix = "EMG ";
+
+    /// <summary>The longest channel label a recording keeps after its "EMG " type (EDF+ labels are 16 characters).</summary>
+    public const int LabelLength = 16 - 4;
+
+    /// <summary>A channel's label in the file: "EMG " and the session's label (at most <see cref="LabelLength"/>
+    /// characters), "EMG CH&lt;n&gt;" when it has none.</summary>
+    public static string SignalLabel(RecordingRequest request, int channel)
+    {
+        string label = channel < request.Labels.Count && !string.IsNullOrWhiteSpace(request.Labels[channel]) ? request.Labels[channel].Trim() : $"CH{channel + 1}";
+        return EmgLabelPrefix + Truncate(label, LabelLength).Trim();
+    }
+
+    /// <summary>A label as a display and the history name the channel: without the "EMG " type EDF+ puts first.</summary>
+    public static string DisplayLabel(string fileLabel) =>
+        fileLabel.StartsWith(EmgLabelPrefix, StringComparison.Ordinal) && fileLabel.Length > EmgLabelPrefix.Length ? fileLabel[EmgLabelPrefix.Length..] : fileLabel;
+
+    /// <summary>The words the recording field uses for each source kind: the 5th subfield, after the equipment.</summary>
+    public static string SourceWord(SourceKind source) => source switch
+    {
+        SourceKind.SerialBoard => "serial-board",
+        SourceKind.SimulatedBoard => "SIMULATED",
+        SourceKind.Replay => "REPLAY",
+        _ => "",
+    };
+
+    /// <summary>The source a recording field names (see <see cref="SourceWord"/>), or <see cref="SourceKind.Unknown"/>.</summary>
+    public static SourceKind ParseSource(string recordingId)
+    {
+        string[] f = recordingId.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return f.Length > 6 ? f[6] switch
+        {
+            "serial-board" => SourceKind.SerialBoard,
+            "SIMULATED" => SourceKind.SimulatedBoard,
+            "REPLAY" => SourceKind.Replay,
+            _ => SourceKind.Unknown,
+        } : SourceKind.Unknown;
+    }
+
+    /// <summary>"Startdate dd-MMM-yyyy &lt;session&gt; X &lt;station&gt; &lt;board&gt;-fw&lt;version&gt; &lt;source&gt;": the session and the
+    /// station kept whole (the equipment subfield gives way to the 80 characters), the source last.</summary>
+    private static string RecordingId(DateTime start, RecordingRequest request, BoardInfo board, SourceKind source)
+    {
+        string head = string.Create(CultureInfo.InvariantCulture,
+            $"Startdate {start.ToString("dd-MMM-yyyy", CultureInfo.InvariantCulture).ToUpperInvariant()} {Field(request.Session)} X {Field(request.Station)} ");
+        string tail = SourceWord(source) is { Length: > 0 } word ? " " + word : "";
+        string equipment = Field($"{board.BoardName}-fw{board.FirmwareVersion}");
+        int room = 80 - head.Length - tail.Length;
+        return Truncate(head + Truncate(equipment, Math.Max(1, room)) + tail, 80);
+    }
+
+    /// <summary>
+    /// The header of a recording made from a source that gave its own scales (a replay): each channel's counts as
+    /// digital values over its own count range, its physical range from its scale, so the file keeps the source's
+    /// calibration, never the station's sensor gain.
+    /// </summary>
+    private static BdfHeader BuildHeaderFromScales(BoardInfo board, IReadOnlyList<ChannelScale> scales, RecordingRequest request, RecorderOptions options, DateTime start, SourceKind source)
+    {
+        var signals = new BdfSignal[board.ChannelCount];
+        for (int c = 0; c < board.ChannelCount; c++)
+        {
+            ChannelScale s = scales[c];
+            signals[c] = new BdfSignal(
+                SignalLabel(request, c),
+                Truncate(string.Create(CultureInfo.InvariantCulture, $"sEMG, replayed: {s.MicrovoltsPerCount:G6} uV per count"), 80),
+                "uV",
+                double.Parse(BdfHeader.Number((s.MinCount - s.ZeroCount) * s.MicrovoltsPerCount), CultureInfo.InvariantCulture),
+                double.Parse(BdfHeader.Number((s.MaxCount - s.ZeroCount) * s.MicrovoltsPerCount), CultureInfo.InvariantCulture),
+                s.MinCount,
+                s.MaxCount,
+                "None (the replayed recording's counts)",
+                board.SampleRateHz);
+        }
+        return new BdfHeader
+        {
+            Is24Bit = true,
+            PatientId = $"{Field(request.PatientCode)} X X X",
+            RecordingId = RecordingId(start, request, board, source),
+            StartTime = start,
+            Reserved = "BDF+C",
+            RecordDurationSeconds = RecordSeconds,
+            Signals = signals,
+            AnnotationSamplesPerRecord = AnnotationSamples(board.SampleRateHz, options.NotesPerSecond, true),
+        };
+    }
+
     /// <summary>The digital value of 0 V on a signal: what gaps and padding are filled with.</summary>
     public static int ZeroCount(BdfSignal s) => (int)Math.Round(s.DigitalMinimum - s.PhysicalMinimum / s.UnitsPerDigit);
+
+    /// <summary>The longest header subfield kept (a session id is at most 32 characters, and is kept whole).</summary>
+    public const int FieldLength = 32;
 
     /// <summary>An EDF+ subfield: no spaces, printable ASCII, "X" when empty.</summary>
     private static string Field(string s)
     {
         string t = new(s.Trim().Select(c => c is > ' ' and <= '~' ? c : '_').ToArray());
-        return t.Length == 0 ? "X" : Truncate(t, 20);
+        return t.Length == 0 ? "X" : Truncate(t, FieldLength);
     }
 
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];

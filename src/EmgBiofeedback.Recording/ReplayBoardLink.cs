@@ -14,6 +14,8 @@ namespace EmgBiofeedback.Recording;
 /// </summary>
 public sealed class ReplayBoardLink(string path, double speed, TimeProvider time, double startSeconds = 0, IReadOnlyList<string>? signals = null) : IBoardLink
 {
+    public SourceKind Kind => SourceKind.Replay;
+
     private const int FramesPerFlush = 256;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _connections;

@@ -93,8 +93,6 @@ public static partial class HostSetup
             sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<LivePipeline>());
         services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<Recorder>());
-        services.AddSingleton<SourceTracker>();
-        services.AddSingleton<IAcquisitionSink>(sp => sp.GetRequiredService<SourceTracker>());
         services.AddSingleton(sp => new AcquisitionLoop(
             sp.GetRequiredService<IBoardLink>(),
             sp.GetServices<IAcquisitionSink>(),

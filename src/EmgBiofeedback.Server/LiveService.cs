@@ -21,7 +21,6 @@ internal sealed class LiveService(
     SessionManager sessions,
     HistoryWorker history,
     DeliveryLatency latency,
-    SourceTracker sources,
     IOptions<LiveOptions> liveOptions,
     IOptions<Dsp.SignalChainOptions> dspOptions,
     TimeProvider time) : V1.Live.LiveBase
@@ -50,7 +49,7 @@ internal sealed class LiveService(
             },
             ActivationSubscribers = (uint)pipeline.Activation.SubscriberCount,
             ActivationRateHz = (uint)Math.Round(OutputRate()),
-            SourceKind = ProtoMapping.ToProto(sources.Current),
+            SourceKind = ProtoMapping.ToProto(acquisition.Source),
         };
         if (acquisition.Board is { } b)
         {
@@ -97,14 +96,14 @@ internal sealed class LiveService(
         int keepEvery = KeepEvery(request.RateHz);
         using Subscription<ActivationFrame> subscription = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
         CancellationToken cancellationToken = context.CancellationToken;
-        Func<ActivationFrame, V1.ActivationFrame> wholeFrame = f => ProtoMapping.ToProto(f, null, sources.KindOf(f.Sequence));
+        Func<ActivationFrame, V1.ActivationFrame> wholeFrame = f => ProtoMapping.ToProto(f, null);
         try
         {
             await foreach (ActivationFrame frame in subscription.Reader.ReadAllAsync(cancellationToken))
             {
                 // The whole frame is encoded once per tick and shared; only a channel selection or a report
                 // of missed frames makes a subscriber's own copy.
-                V1.ActivationFrame message = channels is null ? frame.GetWireForm(wholeFrame) : ProtoMapping.ToProto(frame, channels, sources.KindOf(frame.Sequence));
+                V1.ActivationFrame message = channels is null ? frame.GetWireForm(wholeFrame) : ProtoMapping.ToProto(frame, channels);
                 long missed = subscription.TakeMissed();
                 if (missed > 0)
                 {

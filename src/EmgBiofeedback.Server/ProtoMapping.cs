@@ -11,7 +11,7 @@ internal static class ProtoMapping
 {
     /// <param name="channels">Channels to include, in the order asked; null for all.</param>
     /// <param name="source">The kind of source the frame's samples came from.</param>
-    public static V1.ActivationFrame ToProto(ActivationFrame frame, IReadOnlyList<int>? channels, SourceKind source)
+    public static V1.ActivationFrame ToProto(ActivationFrame frame, IReadOnlyList<int>? channels)
     {
         var message = new V1.ActivationFrame
         {
@@ -19,7 +19,7 @@ internal static class ProtoMapping
             SampleIndex = frame.SampleIndex,
             SampleTimeSeconds = frame.SampleTimeSeconds,
             ComputedAt = Timestamp.FromDateTimeOffset(frame.ComputedAt),
-            SourceKind = ToProto(source),
+            SourceKind = ToProto(frame.Source),
         };
         if (channels is null)
         {

@@ -16,7 +16,6 @@ namespace EmgBiofeedback.Server;
 internal sealed partial class StatusReporter(
     AcquisitionLoop loop,
     LivePipeline pipeline,
-    SourceTracker sources,
     IOptions<AcquisitionOptions> options,
     TimeProvider time,
     ILogger<StatusReporter> logger) : BackgroundService
@@ -35,7 +34,7 @@ internal sealed partial class StatusReporter(
                 long now = loop.Counters.SampleFrames;
                 double perSecond = (now - frames) / time.GetElapsedTime(since).TotalSeconds;
                 (frames, since) = (now, time.GetTimestamp());
-                Status(logger, Format(loop, sources.Current, perSecond, pipeline.Refused is null ? pipeline.Latest : null, pipeline.Refused));
+                Status(logger, Format(loop, loop.Source, perSecond, pipeline.Refused is null ? pipeline.Latest : null, pipeline.Refused));
             }
         }
         catch (OperationCanceledException)

@@ -21,6 +21,10 @@ public sealed class BackfillTests
         var pipeline = new LivePipeline(new SignalChainOptions(), labels, TimeProvider.System);
         var recorder = new Recorder(new RecorderOptions { Folder = folder, Station = "bay 3", SensorGain = 200 }, new RecordingsFolder(folder), TimeProvider.System);
         BoardInfo info = board.Describe();
+        // As the acquisition loop announces a connection: the source's kind, which frames and the recording carry.
+        var connected = new AcquisitionEvent(StationEventKind.Connected, DateTimeOffset.UtcNow, "Connected to the simulated board") { Source = SourceKind.SimulatedBoard };
+        pipeline.OnEvent(connected);
+        recorder.OnEvent(connected);
         pipeline.OnBoard(info);
         recorder.OnBoard(info);
         using Subscription<ActivationFrame> published = pipeline.Activation.Subscribe(capacity: 100_000);
@@ -80,7 +84,7 @@ public sealed class BackfillTests
             Series series = Assert.Single(stored, s => s.Labels["muscle"] == muscle && s.Labels["side"] == ChannelLabels.TagValue(side));
             Assert.Equal(
                 new Dictionary<string, string> { ["__name__"] = "activation_rms_uv", ["muscle"] = muscle, ["side"] = ChannelLabels.TagValue(side),
-                    ["session"] = SessionId, ["patient"] = "P017", ["station"] = "bay_3" },
+                    ["session"] = SessionId, ["patient"] = "P017", ["station"] = "bay_3", ["source"] = "simulated" },
                 series.Labels);
             // Every output period once: the hole is filled and back-fill's points fall on the live ones' timestamps
             // (victoria-metrics keeps both samples of a timestamp, which InfluxDB overwrites: 1,250 + 1,500 samples).
@@ -101,7 +105,7 @@ public sealed class BackfillTests
         Assert.Equal(header.PatientId.Split(' ')[0], HistorySeries.RecordedField(request.PatientCode));
         for (int c = 0; c < 3; c++)
         {
-            Assert.Equal(header.Signals[c].Label.Trim(), HistorySeries.RecordedLabel(request.Labels[c], c));
+            Assert.Equal(RecordingLayout.DisplayLabel(header.Signals[c].Label.Trim()), HistorySeries.RecordedLabel(request.Labels[c], c));
         }
     }
 

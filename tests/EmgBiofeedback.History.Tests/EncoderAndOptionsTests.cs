@@ -29,8 +29,8 @@ public sealed class EncoderAndOptionsTests
 
         // Tag values as the session's recording keeps them (the station's space becomes '_'), escaped for line protocol.
         Assert.Equal(
-            "activation,muscle=SCM,patient=P017,session=S\\,1,side=left,station=st_1 rms_uv=12.5,mvc_pct=34.25,in_target=true,quality=0i,valid=true 1700000000123456789\n" +
-            "activation,muscle=Splenius,patient=P017,session=S\\,1,side=none,station=st_1 rms_uv=3.1,in_target=false,quality=2i,valid=false 1700000000123456789\n",
+            "activation,muscle=SCM,patient=P017,session=S\\,1,side=left,source=unknown,station=st_1 rms_uv=12.5,mvc_pct=34.25,in_target=true,quality=0i,valid=true 1700000000123456789\n" +
+            "activation,muscle=Splenius,patient=P017,session=S\\,1,side=none,source=unknown,station=st_1 rms_uv=3.1,in_target=false,quality=2i,valid=false 1700000000123456789\n",
             Encoding.UTF8.GetString(buffer.Written));
         Assert.Equal(2, buffer.Points);
     }
@@ -41,10 +41,10 @@ public sealed class EncoderAndOptionsTests
         var encoder = new LineProtocolEncoder("history-station");
         using var buffer = new LineBuffer();
         ActivationFrame frame = Frame();
-        frame.Muscles[1] = frame.Muscles[1] with { Label = "Semispinalis capitis R" }; // the recording keeps 16 characters
+        frame.Muscles[1] = frame.Muscles[1] with { Label = "Semispinalis capitis R" }; // the recording keeps 12 characters after "EMG "
         encoder.AppendActivation(buffer, frame, new HistorySession("S", "P", Station: "bay 3"), 1);
         string text = Encoding.UTF8.GetString(buffer.Written);
-        Assert.Contains("activation,muscle=Semispinalis\\ cap,patient=P,session=S,side=none,station=bay_3 ", text);
+        Assert.Contains("activation,muscle=Semispinalis,patient=P,session=S,side=none,source=unknown,station=bay_3 ", text);
         Assert.DoesNotContain("history-station", text);
     }
 
@@ -54,7 +54,7 @@ public sealed class EncoderAndOptionsTests
         var encoder = new LineProtocolEncoder("st");
         using var buffer = new LineBuffer();
         encoder.AppendActivation(buffer, Frame(), null, 1);
-        Assert.StartsWith("activation,muscle=SCM,patient=none,session=none,side=left,station=st ", Encoding.UTF8.GetString(buffer.Written));
+        Assert.StartsWith("activation,muscle=SCM,patient=none,session=none,side=left,source=unknown,station=st ", Encoding.UTF8.GetString(buffer.Written));
     }
 
     [Fact]

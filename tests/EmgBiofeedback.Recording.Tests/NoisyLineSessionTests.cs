@@ -195,6 +195,8 @@ public sealed class NoisyLineSessionTests : IDisposable
 
         public string Description => "noisy line";
 
+        public SourceKind Kind => SourceKind.SerialBoard;
+
         public async ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken)
         {
             if (Interlocked.Increment(ref _connections) > 1)

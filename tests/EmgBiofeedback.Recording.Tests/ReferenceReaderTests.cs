@@ -25,7 +25,7 @@ public sealed class ReferenceReaderTests : IDisposable
         JsonElement mne = ReferenceReaders.Mne(rec.Path);
 
         Assert.Equal(1000.0, mne.GetProperty("sfreq").GetDouble());
-        Assert.Equal(rec.Labels, mne.GetProperty("ch_names").EnumerateArray().Select(e => e.GetString()!));
+        Assert.Equal(rec.Labels.Select(l => "EMG " + l), mne.GetProperty("ch_names").EnumerateArray().Select(e => e.GetString()!)); // EDF+ labels: type, then muscle and side
         Assert.Equal(6000, mne.GetProperty("n_times").GetInt32()); // 5.537 s of instants padded to whole records
 
         double scale = rec.MicrovoltsPerCount;
@@ -68,7 +68,7 @@ public sealed class ReferenceReaderTests : IDisposable
         {
             string line = lines.Single(l => l.StartsWith($"signal {c}|", StringComparison.Ordinal));
             string[] parts = line.Split('|');
-            Assert.Equal(rec.Labels[c], parts[1].Trim());
+            Assert.Equal("EMG " + rec.Labels[c], parts[1].Trim());
             Assert.Equal("1000", parts[2]);
             Assert.Equal("6000", parts[3]);
             double first = double.Parse(parts[4].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
