@@ -149,6 +149,7 @@ internal static class Program
         }
         using var reader = new BdfReader(file.FullName);
         BdfHeader h = reader.Header;
+        IReadOnlyList<BdfAnnotation> annotations = reader.ReadAnnotations(); // reading them reports damaged ones
         foreach (string w in reader.Warnings)
         {
             Console.Error.WriteLine($"warning: {Printable(w)}");
@@ -179,7 +180,7 @@ internal static class Program
         {
             Console.WriteLine($"board:      none: {Printable(e.Message)}");
         }
-        foreach (BdfAnnotation a in reader.ReadAnnotations())
+        foreach (BdfAnnotation a in annotations)
         {
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"annotation: {a.OnsetSeconds,10:F3} s {(a.DurationSeconds is { } d ? $"({d:F3} s) " : "")}{Printable(a.Text)}"));
         }
@@ -247,15 +248,18 @@ internal static class Program
     private static async Task<(ReplayBoardLink Link, AcquisitionLoop Loop, ActivationFrame? Last, TimeSpan Elapsed)> ReplayCoreAsync(
         FileInfo file, double speed, IReadOnlyList<string>? signals, Action<ActivationFrame> onFrame, CancellationToken cancellationToken)
     {
-        using (RecordingFile checkedFile = Open(file, signals))
+        using (Open(file, signals))
         {
-            // Fail on a missing or foreign file, one that cannot be replayed, or one the chain cannot filter, before
-            // starting the loop.
-            if (checkedFile.ReplayRefusal() is { } why)
-            {
-                throw new InvalidDataException($"{file.Name} cannot be replayed: {why}.");
-            }
-            RecordingProcessor.CreateChain(checkedFile, new SignalChainOptions());
+            // A missing or foreign file: its warnings and notes printed.
+        }
+        try
+        {
+            // One that cannot be replayed, or whose rate the chain cannot filter: refused before the loop starts.
+            using RecordingFile checkedFile = ReplayControl.Check(file.FullName, file.Name, new SignalChainOptions(), signals);
+        }
+        catch (ReplayRefusedException e)
+        {
+            throw new InvalidDataException(e.Message, e);
         }
         var link = new ReplayBoardLink(file.FullName, speed, TimeProvider.System, 0, signals);
         var pipeline = new LivePipeline(new SignalChainOptions(), [], TimeProvider.System);
@@ -326,6 +330,7 @@ internal static class Program
             throw new FileNotFoundException($"No recording at {file.Name}.", file.FullName);
         }
         using var reader = new BdfReader(file.FullName);
+        _ = reader.ReadAnnotations(); // reading them reports damaged ones
         foreach (string w in reader.Warnings)
         {
             Console.Error.WriteLine($"warning: {Printable(w)}");

@@ -50,7 +50,7 @@ public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, Re
         {
             file?.Dispose();
             string why = e.Message.Replace(path, shownName, StringComparison.Ordinal).Replace(Path.GetFileName(path) + ": " + Path.GetFileName(path), shownName, StringComparison.Ordinal);
-            throw new ReplayRefusedException($"file: {shownName} cannot be replayed: {Trim(why, shownName)}", e);
+            throw new ReplayRefusedException($"{shownName} cannot be replayed: {Trim(why, shownName)}", e);
         }
     }
 
@@ -107,8 +107,7 @@ public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, Re
         }
         catch (ReplayRefusedException e)
         {
-            Refused?.Invoke(e.Message);
-            throw;
+            throw Refuse($"file: {e.Message}");
         }
     }
 

@@ -58,7 +58,65 @@ public partial class HostStartupTests
     [InlineData("--Api:RequireAuthentication=true", "Api:RequireAuthentication")]
     public async Task An_invalid_setting_stops_start_up_with_a_message_naming_it(string setting, string name)
     {
-        await using ServerProcess server = ServerProcess.Start([.. ServerProcess.AnyPorts, setting]);
+        await AssertConfigurationError([.. ServerProcess.AnyPorts, setting], name);
+    }
+
+    [Theory]
+    [InlineData("corrupt", "Replay:File")]
+    [InlineData("gap-overflow", "Replay:File")]
+    [InlineData("fifo", "not a regular file")]
+    public async Task A_replay_file_the_station_cannot_use_stops_start_up_with_exit_code_2_never_a_crash(string kind, string name)
+    {
+        // Before: a crafted recording as Replay:File crashed start-up with a stack trace (exit code 134).
+        DirectoryInfo folder = Directory.CreateTempSubdirectory("emg-replay-start-");
+        try
+        {
+            string path = Path.Combine(folder.FullName, "crafted.bdf");
+            byte[] bytes = File.ReadAllBytes(Path.Combine(RepositoryPaths.Root, "samples", "biosppy-emg.bdf"));
+            switch (kind)
+            {
+                case "corrupt":
+                    System.Text.Encoding.ASCII.GetBytes("x       ").CopyTo(bytes, 256 + (2 * 216)); // samples per record of signal 1
+                    File.WriteAllBytes(path, bytes);
+                    break;
+                case "gap-overflow":
+                {
+                    // A gap note whose count overflows a long, in the first record's annotations.
+                    int ns = 2;
+                    int recordBytes = (1000 * 3) + (int.Parse(System.Text.Encoding.ASCII.GetString(bytes, 256 + (ns * 216) + 8, 8).Trim(), CultureInfo.InvariantCulture) * 3);
+                    int at = (256 * (ns + 1)) + (1000 * 3);
+                    byte[] tal = System.Text.Encoding.ASCII.GetBytes("+0\u0014\u0014\0+0.5\u0014Gap 99999999999999999999999 samples (crafted)\u0014\0");
+                    Array.Clear(bytes, at, recordBytes - (1000 * 3));
+                    tal.CopyTo(bytes, at);
+                    File.WriteAllBytes(path, bytes);
+                    break;
+                }
+                default:
+                    using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [path])!)
+                    {
+                        await mkfifo.WaitForExitAsync();
+                    }
+                    break;
+            }
+            if (kind == "gap-overflow")
+            {
+                // An overflowing gap note is an ordinary annotation: the file replays.
+                await using ServerProcess server = ServerProcess.Start([.. ServerProcess.AnyPorts, $"--Recording:Folder={folder.FullName}", "--Replay:File=crafted.bdf", "--Acquisition:StatusInterval=00:00:01"]);
+                string status = server.WaitForLine(l => l.Contains("| REPLAY |", StringComparison.Ordinal) && l.Contains("frames/s", StringComparison.Ordinal), TimeSpan.FromSeconds(60), "a status line of the replay");
+                Assert.Contains("crafted.bdf", status, StringComparison.Ordinal);
+                return;
+            }
+            await AssertConfigurationError([.. ServerProcess.AnyPorts, $"--Recording:Folder={folder.FullName}", "--Replay:File=crafted.bdf"], name);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static async Task AssertConfigurationError(string[] arguments, string name)
+    {
+        await using ServerProcess server = ServerProcess.Start(arguments);
 
         int exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(60));
 
