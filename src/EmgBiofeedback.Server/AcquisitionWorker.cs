@@ -4,9 +4,9 @@ using EmgBiofeedback.Pipeline;
 namespace EmgBiofeedback.Server;
 
 /// <summary>Runs the acquisition loop for the host's lifetime (and keeps its metrics published).</summary>
-internal sealed partial class AcquisitionWorker(AcquisitionLoop loop, AcquisitionMetrics metrics, LivePipeline pipeline, ILogger<AcquisitionWorker> logger) : BackgroundService
+internal sealed partial class AcquisitionWorker(AcquisitionLoop loop, StationMetrics metrics, LivePipeline pipeline, ILogger<AcquisitionWorker> logger) : BackgroundService
 {
-    public AcquisitionMetrics Metrics => metrics;
+    public StationMetrics Metrics => metrics;
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken)
     {

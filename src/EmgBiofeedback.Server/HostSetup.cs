@@ -99,7 +99,8 @@ public static partial class HostSetup
             sp.GetRequiredService<IOptions<AcquisitionOptions>>().Value,
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AcquisitionLoop>>()));
-        services.AddSingleton<AcquisitionMetrics>();
+        services.AddSingleton<StationStatusSource>();
+        services.AddSingleton<StationMetrics>();
         services.AddOptions<SessionOptions>().Bind(builder.Configuration.GetSection(SessionOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>();
         services.AddSingleton<SessionManager>();

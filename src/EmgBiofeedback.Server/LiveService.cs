@@ -17,9 +17,7 @@ namespace EmgBiofeedback.Server;
 [Authorize(Policy = ApiRoles.ViewPolicy)]
 internal sealed class LiveService(
     LivePipeline pipeline,
-    AcquisitionLoop acquisition,
-    SessionManager sessions,
-    HistoryWorker history,
+    StationStatusSource status,
     DeliveryLatency latency,
     IOptions<LiveOptions> liveOptions,
     IOptions<Dsp.SignalChainOptions> dspOptions,
@@ -27,68 +25,8 @@ internal sealed class LiveService(
 {
     private const int EventQueueCapacity = 256;
 
-    public override Task<V1.Status> GetStatus(V1.GetStatusRequest request, ServerCallContext context)
-    {
-        DecoderCounters c = acquisition.Counters;
-        var status = new V1.Status
-        {
-            Connected = acquisition.Connected,
-            Link = acquisition.LinkDescription,
-            Counters = new V1.Counters
-            {
-                SampleFrames = (ulong)c.SampleFrames,
-                LostFrames = (ulong)c.LostFrames,
-                Gaps = (ulong)c.Gaps,
-                Duplicates = (ulong)c.Duplicates,
-                CrcErrors = (ulong)c.CrcErrors,
-                MalformedFrames = (ulong)c.MalformedFrames,
-                DiscardedBytes = (ulong)c.DiscardedBytes,
-                Resyncs = (ulong)c.Resyncs,
-                Reconnects = (ulong)acquisition.Reconnects,
-                DroppedSubscriberFrames = (ulong)pipeline.Activation.Dropped,
-            },
-            ActivationSubscribers = (uint)pipeline.Activation.SubscriberCount,
-            ActivationRateHz = (uint)Math.Round(OutputRate()),
-            SourceKind = ProtoMapping.ToProto(acquisition.Source),
-        };
-        if (acquisition.Board is { } b)
-        {
-            status.Board = new V1.Board
-            {
-                Name = b.BoardName,
-                FirmwareVersion = b.FirmwareVersion,
-                ChannelCount = (uint)b.ChannelCount,
-                SampleRateHz = (uint)b.SampleRateHz,
-                AdcBits = (uint)b.AdcBits,
-                ReferenceMillivolts = (uint)b.ReferenceMillivolts,
-            };
-        }
-        IReadOnlyList<string> labels = pipeline.Labels;
-        for (int i = 0; i < pipeline.ChannelCount; i++)
-        {
-            status.Channels.Add(new V1.ChannelInfo { Channel = (uint)i, Label = i < labels.Count ? labels[i] : $"CH{i + 1}" });
-        }
-        (double p50, double p99, double max, long count) = latency.Summarise();
-        status.DeliveryLatency = new V1.LatencySummary { P50Ms = p50, P99Ms = p99, MaxMs = max, Count = (ulong)count };
-        if (history.Status is { } h)
-        {
-            status.History = new V1.HistoryStatus
-            {
-                State = h.State.ToString(),
-                PointsWritten = (ulong)h.PointsWritten,
-                PointsDropped = (ulong)h.PointsDropped,
-                SpoolBytes = (ulong)h.SpoolBytes,
-                SpoolMaxBytes = (ulong)h.SpoolMaxBytes,
-                SpoolBatches = (uint)h.SpoolBatches,
-                LastError = h.LastError,
-            };
-        }
-        if (sessions.Current is { } session)
-        {
-            status.Session = ProtoMapping.ToProto(session);
-        }
-        return Task.FromResult(status);
-    }
+    public override Task<V1.Status> GetStatus(V1.GetStatusRequest request, ServerCallContext context) =>
+        Task.FromResult(ProtoMapping.ToProto(status.Capture()));
 
     public override async Task StreamActivation(V1.StreamActivationRequest request, IServerStreamWriter<V1.ActivationFrame> responseStream, ServerCallContext context)
     {

@@ -1,6 +1,7 @@
 using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
 using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.Protocol;
 using Google.Protobuf.WellKnownTypes;
 using V1 = EmgBiofeedback.Contracts.V1;
 
@@ -39,6 +40,71 @@ internal static class ProtoMapping
             }
         }
         return message;
+    }
+
+    /// <summary>The status snapshot as emg.v1.Status.</summary>
+    public static V1.Status ToProto(StationStatus s)
+    {
+        DecoderCounters c = s.Counters;
+        var status = new V1.Status
+        {
+            Connected = s.Connected,
+            Link = s.Link,
+            Counters = new V1.Counters
+            {
+                SampleFrames = (ulong)c.SampleFrames,
+                LostFrames = (ulong)c.LostFrames,
+                Gaps = (ulong)c.Gaps,
+                Duplicates = (ulong)c.Duplicates,
+                CrcErrors = (ulong)c.CrcErrors,
+                MalformedFrames = (ulong)c.MalformedFrames,
+                DiscardedBytes = (ulong)c.DiscardedBytes,
+                Resyncs = (ulong)c.Resyncs,
+                Reconnects = (ulong)s.Reconnects,
+                DroppedSubscriberFrames = (ulong)s.DroppedSubscriberFrames,
+            },
+            ActivationSubscribers = (uint)s.ActivationSubscribers,
+            ActivationRateHz = (uint)Math.Round(s.ActivationRateHz),
+            SourceKind = ToProto(s.Source),
+            NotProcessed = s.NotProcessed ?? "",
+            AnnotationsLost = (ulong)s.AnnotationsLost,
+        };
+        if (s.Board is { } b)
+        {
+            status.Board = new V1.Board
+            {
+                Name = b.BoardName,
+                FirmwareVersion = b.FirmwareVersion,
+                ChannelCount = (uint)b.ChannelCount,
+                SampleRateHz = (uint)b.SampleRateHz,
+                AdcBits = (uint)b.AdcBits,
+                ReferenceMillivolts = (uint)b.ReferenceMillivolts,
+            };
+        }
+        for (int i = 0; i < s.ChannelLabels.Count; i++)
+        {
+            status.Channels.Add(new V1.ChannelInfo { Channel = (uint)i, Label = s.ChannelLabels[i] });
+        }
+        (double p50, double p99, double max, long count) = s.DeliveryLatency;
+        status.DeliveryLatency = new V1.LatencySummary { P50Ms = p50, P99Ms = p99, MaxMs = max, Count = (ulong)count };
+        if (s.History is { } h)
+        {
+            status.History = new V1.HistoryStatus
+            {
+                State = h.State.ToString(),
+                PointsWritten = (ulong)h.PointsWritten,
+                PointsDropped = (ulong)h.PointsDropped,
+                SpoolBytes = (ulong)h.SpoolBytes,
+                SpoolMaxBytes = (ulong)h.SpoolMaxBytes,
+                SpoolBatches = (uint)h.SpoolBatches,
+                LastError = h.LastError,
+            };
+        }
+        if (s.Session is { } session)
+        {
+            status.Session = ToProto(session);
+        }
+        return status;
     }
 
     public static V1.SourceKind ToProto(SourceKind source) => source switch

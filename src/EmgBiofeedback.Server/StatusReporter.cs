@@ -14,8 +14,7 @@ namespace EmgBiofeedback.Server;
 /// that data flows and which muscle is busy.
 /// </summary>
 internal sealed partial class StatusReporter(
-    AcquisitionLoop loop,
-    LivePipeline pipeline,
+    StationStatusSource status,
     IOptions<AcquisitionOptions> options,
     TimeProvider time,
     ILogger<StatusReporter> logger) : BackgroundService
@@ -25,16 +24,16 @@ internal sealed partial class StatusReporter(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.StatusInterval, time);
-        long frames = loop.Counters.SampleFrames;
+        long frames = status.Capture().Counters.SampleFrames;
         long since = time.GetTimestamp();
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                long now = loop.Counters.SampleFrames;
-                double perSecond = (now - frames) / time.GetElapsedTime(since).TotalSeconds;
-                (frames, since) = (now, time.GetTimestamp());
-                Status(logger, Format(loop, loop.Source, perSecond, pipeline.Refused is null ? pipeline.Latest : null, pipeline.Refused));
+                StationStatus now = status.Capture();
+                double perSecond = (now.Counters.SampleFrames - frames) / time.GetElapsedTime(since).TotalSeconds;
+                (frames, since) = (now.Counters.SampleFrames, time.GetTimestamp());
+                Status(logger, Format(now, perSecond));
             }
         }
         catch (OperationCanceledException)
@@ -42,26 +41,30 @@ internal sealed partial class StatusReporter(
         }
     }
 
-    internal static string Format(AcquisitionLoop loop, SourceKind source, double framesPerSecond, ActivationFrame? latest, string? refused = null)
+    internal static string Format(StationStatus s, double framesPerSecond)
     {
-        DecoderCounters c = loop.Counters;
+        DecoderCounters c = s.Counters;
         var line = new StringBuilder();
-        line.Append(CultureInfo.InvariantCulture, $"{(loop.Connected ? "ok" : "DISCONNECTED")} | {Describe(source)} | {loop.LinkDescription}");
-        if (loop.Board is { } board)
+        line.Append(CultureInfo.InvariantCulture, $"{(s.Connected ? "ok" : "DISCONNECTED")} | {Describe(s.Source)} | {s.Link}");
+        if (s.Board is { } board)
         {
             line.Append(CultureInfo.InvariantCulture, $" | {board.ChannelCount} ch x {board.SampleRateHz} Hz");
         }
         line.Append(CultureInfo.InvariantCulture,
-            $" | {framesPerSecond:F0} frames/s | lost {c.LostFrames} in {c.Gaps} gaps, crc {c.CrcErrors}, resync {c.Resyncs}, dup {c.Duplicates}, reconnects {loop.Reconnects} |");
-        if (refused is not null)
+            $" | {framesPerSecond:F0} frames/s | lost {c.LostFrames} in {c.Gaps} gaps, crc {c.CrcErrors}, resync {c.Resyncs}, dup {c.Duplicates}, reconnects {s.Reconnects} |");
+        if (s.NotProcessed is not null)
         {
-            line.Append(CultureInfo.InvariantCulture, $" NOT PROCESSED: {refused}");
+            line.Append(CultureInfo.InvariantCulture, $" NOT PROCESSED: {s.NotProcessed}");
         }
-        foreach (MuscleActivation m in latest?.Muscles ?? [])
+        foreach (MuscleActivation m in s.Latest?.Muscles ?? [])
         {
             // Bar scale: log steps from 2 to 500 µV, from a relaxed neck muscle to a spasm.
             double level = Math.Clamp(Math.Log(Math.Max(m.RmsMicrovolts, 1) / 2) / Math.Log(250) * (Bars.Length - 1), 0, Bars.Length - 1);
             line.Append(CultureInfo.InvariantCulture, $" {m.Label} {m.RmsMicrovolts,5:F1}µV {Bars[(int)level]}{Warnings(m)}");
+        }
+        if (s.AnnotationsLost > 0)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" | recorder: {s.AnnotationsLost} annotations lost");
         }
         return line.ToString();
     }

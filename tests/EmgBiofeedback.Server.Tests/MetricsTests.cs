@@ -17,7 +17,7 @@ public class MetricsTests
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
-            if (instrument.Meter.Name == AcquisitionMetrics.MeterName)
+            if (instrument.Meter.Name == StationMetrics.MeterName)
             {
                 l.EnableMeasurementEvents(instrument);
             }
