@@ -238,17 +238,7 @@ public static partial class RecordingLayout
                 "None (raw ADC counts)",
                 board.SampleRateHz);
         }
-        return new BdfHeader
-        {
-            Is24Bit = is24Bit,
-            PatientId = $"{Field(request.PatientCode)} X X X",
-            RecordingId = RecordingId(start, request, board, source),
-            StartTime = start,
-            Reserved = is24Bit ? "BDF+C" : "EDF+C",
-            RecordDurationSeconds = RecordSeconds,
-            Signals = signals,
-            AnnotationSamplesPerRecord = AnnotationSamples(board.SampleRateHz, options.NotesPerSecond, is24Bit),
-        };
+        return Header(signals, board, request, options, start, is24Bit, source);
     }
 
     /// <summary>EDF+'s signal type of a surface EMG channel: labels are "EMG &lt;muscle&gt;" (e.g. "EMG SCM L"), so
@@ -326,18 +316,22 @@ public static partial class RecordingLayout
                 "None (the replayed recording's counts)",
                 board.SampleRateHz);
         }
-        return new BdfHeader
-        {
-            Is24Bit = true,
-            PatientId = $"{Field(request.PatientCode)} X X X",
-            RecordingId = RecordingId(start, request, board, source),
-            StartTime = start,
-            Reserved = "BDF+C",
-            RecordDurationSeconds = RecordSeconds,
-            Signals = signals,
-            AnnotationSamplesPerRecord = AnnotationSamples(board.SampleRateHz, options.NotesPerSecond, true),
-        };
+        return Header(signals, board, request, options, start, true, source);
     }
+
+    /// <summary>A recording's header around its signals: the pseudonymous patient, the recording field, 1 s records,
+    /// the annotations signal sized to need.</summary>
+    private static BdfHeader Header(BdfSignal[] signals, BoardInfo board, RecordingRequest request, RecorderOptions options, DateTime start, bool is24Bit, SourceKind source) => new()
+    {
+        Is24Bit = is24Bit,
+        PatientId = $"{Field(request.PatientCode)} X X X",
+        RecordingId = RecordingId(start, request, board, source),
+        StartTime = start,
+        Reserved = is24Bit ? "BDF+C" : "EDF+C",
+        RecordDurationSeconds = RecordSeconds,
+        Signals = signals,
+        AnnotationSamplesPerRecord = AnnotationSamples(board.SampleRateHz, options.NotesPerSecond, is24Bit),
+    };
 
     /// <summary>The digital value of 0 V on a signal: what gaps and padding are filled with.</summary>
     public static int ZeroCount(BdfSignal s) => (int)Math.Round(s.DigitalMinimum - s.PhysicalMinimum / s.UnitsPerDigit);

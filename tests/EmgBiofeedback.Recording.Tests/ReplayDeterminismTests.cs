@@ -34,18 +34,8 @@ public sealed class ReplayDeterminismTests : IDisposable
         List<ActivationFrame> expected = Drain(liveFrames);
 
         // Replay: the file through a new loop and pipeline, as fast as possible.
-        var link = new ReplayBoardLink(path, 0, TimeProvider.System);
         var replay = new LivePipeline(new SignalChainOptions(), labels, TimeProvider.System);
-        using Subscription<ActivationFrame> replayFrames = replay.Activation.Subscribe(1 << 16);
-        var replayLoop = new AcquisitionLoop(link, [replay], new AcquisitionOptions(), TimeProvider.System, NullLogger<AcquisitionLoop>.Instance);
-        using (var stop = new CancellationTokenSource())
-        {
-            Task run = replayLoop.RunAsync(stop.Token);
-            await link.Completion.WaitAsync(TimeSpan.FromSeconds(60));
-            await stop.CancelAsync();
-            await run;
-        }
-        List<ActivationFrame> actual = Drain(replayFrames);
+        (List<ActivationFrame> actual, _) = await ReplayAsync(path, replay);
 
         Assert.True(expected.Count >= 1000, $"{expected.Count} live frames");
         Assert.Equal(0, live.Activation.Dropped);
@@ -79,18 +69,8 @@ public sealed class ReplayDeterminismTests : IDisposable
         RecordingProcessor.Run(file, new SignalChainOptions(), outputs => offline.AddRange(outputs.ToArray()));
 
         // Replay: protocol frames, decoder, acquisition loop, live pipeline; the scales travel with the connection.
-        var link = new ReplayBoardLink(path, 0, TimeProvider.System);
         var replay = new LivePipeline(new SignalChainOptions { SensorGain = 1 }, file.Labels, TimeProvider.System); // the station's gain must not apply
-        using Subscription<ActivationFrame> frames = replay.Activation.Subscribe(1 << 18);
-        var loop = new AcquisitionLoop(link, [replay], new AcquisitionOptions(), TimeProvider.System, NullLogger<AcquisitionLoop>.Instance);
-        using (var stop = new CancellationTokenSource())
-        {
-            Task run = loop.RunAsync(stop.Token);
-            await link.Completion.WaitAsync(TimeSpan.FromSeconds(60));
-            await stop.CancelAsync();
-            await run;
-        }
-        List<ActivationFrame> replayed = Drain(frames);
+        (List<ActivationFrame> replayed, AcquisitionLoop loop) = await ReplayAsync(path, replay);
 
         int channels = file.ChannelCount;
         Assert.Equal(offline.Count / channels, replayed.Count);
@@ -107,6 +87,22 @@ public sealed class ReplayDeterminismTests : IDisposable
         }
         // An EDF+D file's gaps arrive as gaps (skipped sequence numbers), exactly as long as the file says.
         Assert.Equal(file.Instants - (file.RecordCount * file.SamplesPerRecord), (long)loop.Counters.LostFrames);
+    }
+
+    /// <summary>A recording through a replay link, the acquisition loop and <paramref name="pipeline"/>, as fast as it goes.</summary>
+    private static async Task<(List<ActivationFrame> Frames, AcquisitionLoop Loop)> ReplayAsync(string path, LivePipeline pipeline)
+    {
+        var link = new ReplayBoardLink(path, 0, TimeProvider.System);
+        using Subscription<ActivationFrame> frames = pipeline.Activation.Subscribe(1 << 18);
+        var loop = new AcquisitionLoop(link, [pipeline], new AcquisitionOptions(), TimeProvider.System, NullLogger<AcquisitionLoop>.Instance);
+        using (var stop = new CancellationTokenSource())
+        {
+            Task run = loop.RunAsync(stop.Token);
+            await link.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+            await stop.CancelAsync();
+            await run;
+        }
+        return (Drain(frames), loop);
     }
 
     private static List<ActivationFrame> Drain(Subscription<ActivationFrame> s)
