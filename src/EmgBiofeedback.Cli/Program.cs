@@ -174,7 +174,7 @@ internal static class Program
         {
             using var r = new RecordingFile(file.FullName);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"board:      {r.ChannelCount} ch x {r.SampleRateHz:0.###} Hz, {r.Board.AdcBits}-bit ADC{(r.Board.ReferenceMillivolts > 0 ? $", {r.Board.ReferenceMillivolts} mV" : "")} (the signals replay and process run: {Printable(string.Join(", ", r.Labels))})"));
+                $"board:      {r.ChannelCount} ch x {r.SampleRateHz:0.###} Hz, {r.Board.AdcBits}-bit ADC{(r.Board.ReferenceMillivolts > 0 ? $", {r.Board.ReferenceMillivolts} mV" : "")} (the signals replay and process run: {Printable(string.Join(", ", r.Chosen.Select(i => h.Signals[i].Label)))})"));
         }
         catch (InvalidDataException e)
         {
