@@ -173,8 +173,14 @@ internal static class Program
         try
         {
             using var r = new RecordingFile(file.FullName);
+            long countSpan = r.Scales.Max(s => (long)s.MaxCount - s.MinCount);
+            string counts = r.FitsUInt16 ? $"{r.Board.AdcBits}-bit ADC{(r.Board.ReferenceMillivolts > 0 ? $", {r.Board.ReferenceMillivolts} mV" : "")}" : $"{Math.Ceiling(Math.Log2(countSpan + 1.0))}-bit counts";
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"board:      {r.ChannelCount} ch x {r.SampleRateHz:0.###} Hz, {r.Board.AdcBits}-bit ADC{(r.Board.ReferenceMillivolts > 0 ? $", {r.Board.ReferenceMillivolts} mV" : "")} (the signals replay and process run: {Printable(string.Join(", ", r.Chosen.Select(i => h.Signals[i].Label)))})"));
+                $"board:      {r.ChannelCount} ch x {r.SampleRateHz:0.###} Hz, {counts} (the signals replay and process run: {Printable(string.Join(", ", r.Chosen.Select(i => h.Signals[i].Label)))})"));
+            if (r.ReplayRefusal() is { } why)
+            {
+                Console.WriteLine($"replay:     not possible: {Printable(why)}");
+            }
         }
         catch (InvalidDataException e)
         {

@@ -49,8 +49,13 @@ public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, Re
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
             file?.Dispose();
-            string why = e.Message.Replace(path, shownName, StringComparison.Ordinal).Replace(Path.GetFileName(path) + ": " + Path.GetFileName(path), shownName, StringComparison.Ordinal);
-            throw new ReplayRefusedException($"{shownName} cannot be replayed: {Trim(why, shownName)}", e);
+            string name = Path.GetFileName(path);
+            string why = e.Message.Replace(path, shownName, StringComparison.Ordinal);
+            foreach (string prefix in (string[])[$"{name} cannot be replayed: ", $"{name}: ", $"{shownName}: "])
+            {
+                why = why.StartsWith(prefix, StringComparison.Ordinal) ? why[prefix.Length..] : why;
+            }
+            throw new ReplayRefusedException($"{shownName} cannot be replayed: {why}", e);
         }
     }
 
@@ -127,7 +132,4 @@ public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, Re
             throw Refuse($"{field}: {seconds} s is outside the recording (0 to {duration:0.###} s).");
         }
     }
-
-    private static string Trim(string why, string shown) =>
-        why.StartsWith(shown + ": ", StringComparison.Ordinal) ? why[(shown.Length + 2)..] : why;
 }
