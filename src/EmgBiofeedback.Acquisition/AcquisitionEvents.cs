@@ -64,6 +64,13 @@ public interface IAcquisitionSink
     /// <summary>One sample instant: ADC counts per channel, valid only during the call.</summary>
     void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts);
 
+    /// <summary>
+    /// One sample instant of 32-bit counts: a replayed recording whose digital range does not fit 16 bits (its scales
+    /// come with the board description). A sink that cannot take them says so; it is never silently fed nothing.
+    /// </summary>
+    void OnSamples(long sampleIndex, ReadOnlySpan<int> counts) =>
+        throw new NotSupportedException($"{GetType().Name} takes 16-bit counts only.");
+
     /// <summary>Instants are missing before the next <see cref="OnSamples"/>.</summary>
     void OnGap(SampleGap gap);
 

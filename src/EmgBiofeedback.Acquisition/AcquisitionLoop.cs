@@ -210,6 +210,14 @@ public sealed class AcquisitionLoop
                 ReportContinuity(message.Continuity, message.LostBefore);
                 _lastFrameTimestamp = _time.GetTimestamp();
                 long index = _nextSampleIndex++;
+                if (!message.WideSamples.IsEmpty)
+                {
+                    foreach (IAcquisitionSink sink in _sinks)
+                    {
+                        sink.OnSamples(index, message.WideSamples);
+                    }
+                    break;
+                }
                 foreach (IAcquisitionSink sink in _sinks)
                 {
                     sink.OnSamples(index, message.Samples);

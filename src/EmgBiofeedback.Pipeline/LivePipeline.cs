@@ -98,7 +98,13 @@ public sealed class LivePipeline : IAcquisitionSink
         }
     }
 
-    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts)
+    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts) => Process(sampleIndex, counts);
+
+    /// <summary>32-bit counts: a replayed recording whose digital range does not fit 16 bits (its chain takes them).</summary>
+    public void OnSamples(long sampleIndex, ReadOnlySpan<int> counts) => Process(sampleIndex, counts);
+
+    private void Process<TCount>(long sampleIndex, ReadOnlySpan<TCount> counts)
+        where TCount : unmanaged, System.Numerics.IBinaryInteger<TCount>
     {
         Chain? chain = _chain;
         if (chain is null)
@@ -111,7 +117,9 @@ public sealed class LivePipeline : IAcquisitionSink
             chain.Origin = sampleIndex;
         }
         Span<double> filtered = chain.FilteredFrame;
-        int written = chain.Signal.Process(counts, chain.Outputs, filtered);
+        int written = typeof(TCount) == typeof(ushort)
+            ? chain.Signal.Process(System.Runtime.InteropServices.MemoryMarshal.Cast<TCount, ushort>(counts), chain.Outputs, filtered)
+            : chain.Signal.Process(System.Runtime.InteropServices.MemoryMarshal.Cast<TCount, int>(counts), chain.Outputs, filtered);
         chain.NextIndex = sampleIndex + 1;
         AppendToWaveform(chain, sampleIndex, counts, filtered);
         if (written > 0)
@@ -188,7 +196,8 @@ public sealed class LivePipeline : IAcquisitionSink
         }
     }
 
-    private void AppendToWaveform(Chain chain, long sampleIndex, ReadOnlySpan<ushort> counts, ReadOnlySpan<double> filtered)
+    private void AppendToWaveform<TCount>(Chain chain, long sampleIndex, ReadOnlySpan<TCount> counts, ReadOnlySpan<double> filtered)
+        where TCount : unmanaged, System.Numerics.IBinaryInteger<TCount>
     {
         if (Waveforms.SubscriberCount == 0)
         {
@@ -206,7 +215,7 @@ public sealed class LivePipeline : IAcquisitionSink
         for (int c = 0; c < channels; c++)
         {
             chain.BlockFiltered[at + c] = (float)filtered[c];
-            chain.BlockRaw[at + c] = (float)((counts[c] - offset[c]) * scale[c]);
+            chain.BlockRaw[at + c] = (float)((double.CreateTruncating(counts[c]) - offset[c]) * scale[c]);
         }
         if (++chain.BlockFill < chain.BlockFrames)
         {

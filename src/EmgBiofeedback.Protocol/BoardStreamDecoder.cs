@@ -17,6 +17,9 @@ public readonly ref struct BoardMessage
     /// <summary>SAMPLES: ADC counts, one per channel.</summary>
     public ReadOnlySpan<ushort> Samples { get; init; }
 
+    /// <summary>SAMPLES from a WIDE_SAMPLES frame: 32-bit counts, one per channel (then <see cref="Samples"/> is empty).</summary>
+    public ReadOnlySpan<int> WideSamples { get; init; }
+
     /// <summary>SAMPLES or HELLO: what the sequence counter said about the frames before this message.</summary>
     public SequenceVerdict Continuity { get; init; }
 
@@ -54,6 +57,7 @@ public sealed class BoardStreamDecoder
 {
     private readonly FrameDecoder _frames = new();
     private readonly ushort[] _samples = new ushort[WireFormat.MaxChannels];
+    private readonly int[] _wideSamples = new int[WireFormat.MaxChannels];
     private SequenceTracker _sequence;
     private bool _rejectFrame;
 
@@ -111,6 +115,9 @@ public sealed class BoardStreamDecoder
             case MessageType.Samples:
                 return TryInterpretSamples(payload, out message);
 
+            case MessageType.WideSamples:
+                return TryInterpretSamples(payload, out message, wide: true);
+
             case MessageType.Hello:
                 if (!BoardInfo.TryParse(payload, out BoardInfo? info) || info!.ProtocolVersion != WireFormat.ProtocolVersion)
                 {
@@ -135,7 +142,7 @@ public sealed class BoardStreamDecoder
         }
     }
 
-    private bool TryInterpretSamples(ReadOnlySpan<byte> payload, out BoardMessage message)
+    private bool TryInterpretSamples(ReadOnlySpan<byte> payload, out BoardMessage message, bool wide = false)
     {
         message = default;
         if (Board is null)
@@ -145,7 +152,7 @@ public sealed class BoardStreamDecoder
             return false;
         }
         int channels = Board.ChannelCount;
-        if (payload.Length != WireFormat.SequenceSize + 2 * Board.ChannelCount)
+        if (payload.Length != WireFormat.SequenceSize + ((wide ? 4 : 2) * Board.ChannelCount))
         {
             return Malformed();
         }
@@ -158,8 +165,19 @@ public sealed class BoardStreamDecoder
         }
         Count(verdict, lost);
 
-        Span<ushort> samples = _samples.AsSpan(0, channels);
         ReadOnlySpan<byte> raw = payload[WireFormat.SequenceSize..];
+        if (wide)
+        {
+            Span<int> wideSamples = _wideSamples.AsSpan(0, channels);
+            for (int i = 0; i < wideSamples.Length; i++)
+            {
+                wideSamples[i] = BinaryPrimitives.ReadInt32LittleEndian(raw[(4 * i)..]);
+            }
+            _sampleFrames++;
+            message = new BoardMessage { Type = MessageType.Samples, Sequence = sequence, WideSamples = wideSamples, Continuity = verdict, LostBefore = lost };
+            return true;
+        }
+        Span<ushort> samples = _samples.AsSpan(0, channels);
         for (int i = 0; i < samples.Length; i++)
         {
             samples[i] = BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..]);

@@ -48,6 +48,30 @@ public static class FrameEncoder
         return size;
     }
 
+    /// <summary>A WIDE_SAMPLES frame: 32-bit counts (a replayed recording's, when they do not fit 16 bits).</summary>
+    public static int WriteWideSamples(Span<byte> destination, uint sequence, ReadOnlySpan<int> counts)
+    {
+        if (counts.Length is < 1 or > WireFormat.MaxChannels)
+        {
+            throw new ArgumentOutOfRangeException(nameof(counts), $"A frame carries 1 to {WireFormat.MaxChannels} channels.");
+        }
+        int payloadLength = WireFormat.SequenceSize + 4 * counts.Length;
+        int size = WireFormat.HeaderSize + payloadLength + WireFormat.CrcSize;
+        Span<byte> frame = destination[..size];
+        frame[0] = WireFormat.Sync1;
+        frame[1] = WireFormat.Sync2;
+        frame[2] = (byte)MessageType.WideSamples;
+        frame[3] = (byte)payloadLength;
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[WireFormat.HeaderSize..], sequence);
+        Span<byte> samples = frame.Slice(WireFormat.HeaderSize + WireFormat.SequenceSize, 4 * counts.Length);
+        for (int i = 0; i < counts.Length; i++)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(samples[(4 * i)..], counts[i]);
+        }
+        SealFrame(frame);
+        return size;
+    }
+
     public static int WriteHello(Span<byte> destination, BoardInfo info)
     {
         Span<byte> payload = stackalloc byte[info.PayloadSize];

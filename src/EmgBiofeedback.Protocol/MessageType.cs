@@ -8,6 +8,12 @@ public enum MessageType : byte
     Ack = 0x03,
     Overflow = 0x04,
 
+    /// <summary>
+    /// SAMPLES with 32-bit counts: a replayed recording whose digital range does not fit 16 bits (a BDF's 24 bits)
+    /// through the same decoder and loop as a board. Host-internal: the firmware never sends it.
+    /// </summary>
+    WideSamples = 0x05,
+
     Start = 0x81,
     Stop = 0x82,
     Identify = 0x83,

@@ -27,6 +27,7 @@ public static class WireFormat
     public static int MaxPayloadFor(byte type) => (MessageType)type switch
     {
         MessageType.Samples => SequenceSize + 2 * MaxChannels,
+        MessageType.WideSamples => SequenceSize + 4 * MaxChannels,
         MessageType.Hello => BoardInfo.FixedSize + MaxBoardNameLength,
         MessageType.Ack => 2,
         MessageType.Overflow => 4,
@@ -37,6 +38,9 @@ public static class WireFormat
     };
 
     public static int SamplesFrameSize(int channels) => HeaderSize + SequenceSize + 2 * channels + CrcSize;
+
+    /// <summary>A WIDE_SAMPLES frame: 32-bit counts.</summary>
+    public static int WideSamplesFrameSize(int channels) => HeaderSize + SequenceSize + 4 * channels + CrcSize;
 
     /// <summary>Bits on the line per sample instant with 8N1 framing (10 bits per byte).</summary>
     public static int LineBitsPerSampleInstant(int channels) => 10 * SamplesFrameSize(channels);

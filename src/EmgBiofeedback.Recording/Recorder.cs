@@ -133,7 +133,13 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         }
     }
 
-    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts)
+    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts) => Record(sampleIndex, counts);
+
+    /// <summary>32-bit counts (a replayed recording's whose range does not fit 16 bits): recorded as they are.</summary>
+    public void OnSamples(long sampleIndex, ReadOnlySpan<int> counts) => Record(sampleIndex, counts);
+
+    private void Record<TCount>(long sampleIndex, ReadOnlySpan<TCount> counts)
+        where TCount : unmanaged, System.Numerics.IBinaryInteger<TCount>
     {
         lock (_gate)
         {
@@ -154,7 +160,7 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
             int n = Math.Min(counts.Length, _zero.Length);
             for (int c = 0; c < n; c++)
             {
-                _record[c * _rate + _fill] = counts[c];
+                _record[c * _rate + _fill] = int.CreateTruncating(counts[c]);
             }
             _position++;
             if (++_fill == _rate)

@@ -391,7 +391,8 @@ public sealed partial class RecordingFile : IDisposable
         return new BoardInfo(WireFormat.ProtocolVersion, 0, 0, 0, ChannelCount, rate, bits, refMv, true, 0, "replay") { Scales = Scales };
     }
 
-    /// <summary>Why this recording cannot be replayed as a board through the wire format, or null when it can.</summary>
+    /// <summary>Why this recording cannot be replayed as a board through the wire format (at most 16 signals of one
+    /// whole-Hz rate; 32-bit counts travel as WIDE_SAMPLES frames), or null when it can.</summary>
     public string? ReplayRefusal()
     {
         if (ChannelCount > WireFormat.MaxChannels)
@@ -401,10 +402,6 @@ public sealed partial class RecordingFile : IDisposable
         if (Board.SampleRateHz == 0)
         {
             return $"its rate, {SampleRateHz.ToString("0.######", CultureInfo.InvariantCulture)} Hz, is not a whole number of Hz from 1 to {ushort.MaxValue}";
-        }
-        if (!FitsUInt16)
-        {
-            return "its digital range is wider than 16 bits; `emg process` runs it offline at full resolution";
         }
         return null;
     }

@@ -72,9 +72,13 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
                 int rate = file.Board.SampleRateHz, channels = file.ChannelCount, perRecord = file.SamplesPerRecord;
                 long firstInstant = Math.Min((long)Math.Floor(startSeconds * rate), file.Instants);
                 Write(output, FrameEncoder.WriteHello(output.GetSpan(WireFormat.MaxFrameSize), file.Board with { NextSequence = unchecked((uint)firstInstant) }));
-                var counts = new ushort[perRecord * channels];
+                // Counts that fit 16 bits go as SAMPLES frames, exactly as a board sends them; wider ones (a BDF's 24
+                // bits) as WIDE_SAMPLES, through the same decoder and loop.
+                bool wide = !file.FitsUInt16;
+                var counts = new ushort[wide ? 0 : perRecord * channels];
+                var wideCounts = new int[wide ? perRecord * channels : 0];
                 var recorded = new bool[perRecord];
-                int frameSize = WireFormat.SamplesFrameSize(channels);
+                int frameSize = wide ? WireFormat.WideSamplesFrameSize(channels) : WireFormat.SamplesFrameSize(channels);
                 long startTimestamp = time.GetTimestamp();
                 int sinceFlush = 0;
                 for (long r = 0; r < file.RecordCount; r++)
@@ -84,14 +88,23 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
                     {
                         continue;
                     }
-                    file.ReadRecord(r, counts, recorded);
+                    if (wide)
+                    {
+                        file.ReadRecord(r, wideCounts, recorded);
+                    }
+                    else
+                    {
+                        file.ReadRecord(r, counts, recorded);
+                    }
                     for (int i = 0; i < perRecord; i++, instant++)
                     {
                         if (!recorded[i] || instant < firstInstant)
                         {
                             continue; // a filled instant: its sequence number is skipped, so the decoder sees the gap
                         }
-                        Write(output, FrameEncoder.WriteSamples(output.GetSpan(frameSize), unchecked((uint)instant), counts.AsSpan(i * channels, channels)));
+                        Write(output, wide
+                            ? FrameEncoder.WriteWideSamples(output.GetSpan(frameSize), unchecked((uint)instant), wideCounts.AsSpan(i * channels, channels))
+                            : FrameEncoder.WriteSamples(output.GetSpan(frameSize), unchecked((uint)instant), counts.AsSpan(i * channels, channels)));
                         Interlocked.Increment(ref _framesSent);
                         if (++sinceFlush < FramesPerFlush && speed <= 0)
                         {

@@ -46,6 +46,36 @@ public class FrameFormatTests
     }
 
     [Fact]
+    public void Wide_samples_carry_32_bit_counts_through_the_decoder_with_the_same_sequence_rules()
+    {
+        var decoder = new BoardStreamDecoder();
+        int[] first = [-8_388_608, 8_388_607, 0], second = [123_456, -7, 42];
+        var bytes = new List<byte>(StreamBuilder.Hello(StreamBuilder.Board(channels: 3)));
+        foreach ((uint sequence, int[] counts) in new[] { (0u, first), (3u, second) }) // instants 1 and 2 lost
+        {
+            var frame = new byte[WireFormat.WideSamplesFrameSize(3)];
+            Assert.Equal(frame.Length, FrameEncoder.WriteWideSamples(frame, sequence, counts));
+            bytes.AddRange(frame);
+        }
+        var reader = new System.Buffers.SequenceReader<byte>(new System.Buffers.ReadOnlySequence<byte>(bytes.ToArray()));
+        var read = new List<(uint Sequence, int[] Counts, uint Lost)>();
+        while (decoder.TryRead(ref reader, out BoardMessage message))
+        {
+            if (message.Type == MessageType.Samples)
+            {
+                Assert.True(message.Samples.IsEmpty);
+                read.Add((message.Sequence, message.WideSamples.ToArray(), message.LostBefore));
+            }
+        }
+
+        Assert.Equal([(0u, 0u), (3u, 2u)], read.Select(r => (r.Sequence, r.Lost)));
+        Assert.Equal(first, read[0].Counts);
+        Assert.Equal(second, read[1].Counts);
+        Assert.Equal(2, decoder.Counters.LostFrames);
+        Assert.Equal(0, decoder.Counters.MalformedFrames);
+    }
+
+    [Fact]
     public void Commands_carry_their_arguments_little_endian()
     {
         var buffer = new byte[16];

@@ -58,6 +58,8 @@ public sealed class ReplayDeterminismTests : IDisposable
     [InlineData("e_semg_millivolts_edfplus.edf")]
     [InlineData("g_discontinuous_edfplusd.edf")]
     [InlineData("d_half_second_records_edfplus.edf")]
+    [InlineData("j_plain_bdf.bdf")]          // 24-bit counts: WIDE_SAMPLES frames, the scalar kernel
+    [InlineData("e_semg_volts_bdfplus.bdf")] // 24-bit counts, in V
     public async Task A_foreign_file_replayed_through_the_live_path_equals_the_offline_process_bit_for_bit_at_its_own_scale(string name)
     {
         string path = Support.ForeignFiles.PathOf(name);
