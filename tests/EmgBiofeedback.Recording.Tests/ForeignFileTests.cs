@@ -4,8 +4,12 @@ using EmgBiofeedback.Recording.Tests.Support;
 namespace EmgBiofeedback.Recording.Tests;
 
 /// <summary>The reader opens files nobody here wrote and reads what MNE-Python reads from them.</summary>
-public sealed class ForeignFileTests
+public sealed class ForeignFileTests : IDisposable
 {
+    private readonly string _folder = Directory.CreateTempSubdirectory("emg-foreign-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
     [Theory]
     [MemberData(nameof(ForeignFiles.All), MemberType = typeof(ForeignFiles))]
     public void Reader_opens_each_foreign_file_with_the_header_it_was_written_with(string name)
@@ -108,7 +112,7 @@ public sealed class ForeignFileTests
     public async Task Export_places_an_EDF_plus_D_file_s_records_at_their_onsets()
     {
         ForeignFile file = ForeignFiles.Get("g_discontinuous_edfplusd.edf");
-        string csv = Path.Combine(Directory.CreateTempSubdirectory("emg-foreign-").FullName, "g.csv");
+        string csv = Path.Combine(_folder, "g.csv");
         var export = await CliTests.Emg("export", file.Path, "--csv", csv);
         Assert.True(export.ExitCode == 0, export.Errors);
         string[] rows = File.ReadAllLines(csv);
@@ -142,7 +146,7 @@ public sealed class ForeignFileTests
     {
         ForeignFile file = ForeignFiles.Get(name);
         MneFile mne = ForeignFiles.Mne(file.Path);
-        string folder = Directory.CreateTempSubdirectory("emg-foreign-").FullName;
+        string folder = _folder;
         foreach (var group in file.Signals.Select((s, k) => (s, k)).GroupBy(x => x.s.SamplesPerRecord))
         {
             string csv = Path.Combine(folder, $"{group.Key}.csv");
@@ -179,7 +183,7 @@ public sealed class ForeignFileTests
         ForeignFile file = ForeignFiles.Get(name);
         string signal = file.Signals.First(s => s.Label.StartsWith("EMG", StringComparison.Ordinal)).Label;
         ScipyEnvelope reference = ForeignFiles.Envelope(file.Path, signal);
-        string csv = Path.Combine(Directory.CreateTempSubdirectory("emg-foreign-").FullName, "p.csv");
+        string csv = Path.Combine(_folder, "p.csv");
         var process = await CliTests.Emg("process", file.Path, "--out", csv, "--signals", signal);
         Assert.True(process.ExitCode == 0, process.Errors);
         string[] rows = File.ReadAllLines(csv);

@@ -90,6 +90,7 @@ public sealed class MutationTests(ITestOutputHelper output)
         {
             output.WriteLine(f);
         }
+        Directory.Delete(folder, recursive: true);
         Assert.True(mutants >= 2000, $"only {mutants} mutants");
         Assert.Empty(failures);
     }
