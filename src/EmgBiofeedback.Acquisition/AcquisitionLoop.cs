@@ -91,8 +91,9 @@ public sealed class AcquisitionLoop
                 _source = connection.Kind ?? _link.Kind;
                 _connected = true;
                 _helloSinceConnect = false;
-                AcquisitionLog.Connected(_logger, _link.Description);
-                Publish(StationEventKind.Connected, $"Connected to {_link.Description}", source: _source);
+                string connectedTo = _link.Description; // the source of this connection, whatever the link is switched to later
+                AcquisitionLog.Connected(_logger, connectedTo);
+                Publish(StationEventKind.Connected, $"Connected to {connectedTo}", source: _source);
                 using var connectionScope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 Task watchdog = WarnIfSilentAsync(connectionScope.Token);
 
@@ -115,8 +116,8 @@ public sealed class AcquisitionLoop
                 await watchdog.ConfigureAwait(false);
                 if (!cancellationToken.IsCancellationRequested)
                 {
-                    AcquisitionLog.Disconnected(_logger, _link.Description, reason);
-                    Publish(StationEventKind.Disconnected, $"Lost {_link.Description}: {reason}");
+                    AcquisitionLog.Disconnected(_logger, connectedTo, reason);
+                    Publish(StationEventKind.Disconnected, $"Lost {connectedTo}: {reason}");
                 }
             }
         }
@@ -178,6 +179,13 @@ public sealed class AcquisitionLoop
             {
                 _decoder.OnLinkLost(0);
                 return e.Message;
+            }
+            if (result.IsCanceled)
+            {
+                // The link was switched to another source: this connection's bytes end here, and the loop (its only
+                // reader) disposes it; nobody else completes a reader that is being read.
+                _decoder.OnLinkLost(0);
+                return "source switched";
             }
             ReadOnlySequence<byte> buffer = result.Buffer;
             SequencePosition consumed = Decode(buffer, out long unread);

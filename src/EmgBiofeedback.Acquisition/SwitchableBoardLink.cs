@@ -29,6 +29,7 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
 
     public async ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken)
     {
+        long generation = SourceGeneration;
         IBoardLink target = Target;
         IBoardConnection inner = await target.ConnectAsync(cancellationToken).ConfigureAwait(false);
         var connection = new Connection(inner, inner.Kind ?? target.Kind);
@@ -36,11 +37,15 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
         {
             _current = connection;
         }
+        if (SourceGeneration != generation)
+        {
+            connection.Interrupt(); // switched while connecting: this connection is to the old source
+        }
         return connection;
     }
 
     /// <summary>Makes <paramref name="next"/> the source and drops the current connection so the loop moves to it.</summary>
-    public async Task SwitchToAsync(IBoardLink next)
+    public Task SwitchToAsync(IBoardLink next)
     {
         Connection? current;
         lock (_gate)
@@ -49,10 +54,8 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
             current = _current;
             Interlocked.Increment(ref _generation);
         }
-        if (current is not null)
-        {
-            await current.EndAsync().ConfigureAwait(false);
-        }
+        current?.Interrupt();
+        return Task.CompletedTask;
     }
 
     private sealed class Connection(IBoardConnection inner, SourceKind kind) : IBoardConnection
@@ -67,15 +70,29 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
 
         public IReadOnlyList<Protocol.ChannelScale>? Scales => inner.Scales;
 
-        /// <summary>Ends the inner connection; the loop's pending read then finishes and it reconnects.</summary>
-        public async Task EndAsync()
+        /// <summary>
+        /// Ends this connection for its reader: the loop's pending (or next) read returns cancelled, the loop stops reading
+        /// it, disposes it on its own thread and reconnects, now to the new source. The switching thread never disposes a
+        /// connection that is being read (that returned the pipe's buffers under the decoder's feet).
+        /// </summary>
+        public void Interrupt()
+        {
+            try
+            {
+                inner.Input.CancelPendingRead();
+            }
+            catch (InvalidOperationException)
+            {
+                // Already completed by its reader: nothing to interrupt.
+            }
+        }
+
+        public async ValueTask DisposeAsync()
         {
             if (Interlocked.Exchange(ref _ended, 1) == 0)
             {
                 await inner.DisposeAsync().ConfigureAwait(false);
             }
         }
-
-        public async ValueTask DisposeAsync() => await EndAsync().ConfigureAwait(false);
     }
 }

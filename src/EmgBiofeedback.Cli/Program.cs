@@ -304,7 +304,7 @@ internal static class Program
         RecordingProcessor.CreateChain(r, new SignalChainOptions()); // a rate or scale the chain cannot take fails here, before any output
         using var target = AtomicOutput.Create(output.FullName, r.Path);
         var writer = new StreamWriter(target.Stream, leaveOpen: true); // disposed before the commit; on failure the target goes
-        writer.WriteLine("sample_index,time_s," + string.Join(',', r.Labels.SelectMany(l => new[] { $"{l} rms_uV", $"{l} quality", $"{l} valid" })));
+        writer.WriteLine("sample_index,time_s," + string.Join(',', r.Labels.SelectMany(l => new[] { $"{l} rms_uV", $"{l} quality", $"{l} valid" }).Select(RecordingExport.CsvField)));
         long lines = 0;
         RecordingProcessor.Run(r, new SignalChainOptions(), outputs =>
         {
@@ -315,7 +315,7 @@ internal static class Program
                 for (int c = 0; c < channels; c++)
                 {
                     EnvelopeSample s = outputs[o + c];
-                    line.Append(CultureInfo.InvariantCulture, $",{s.RmsMicrovolts:G9},{s.Quality},{(s.IsValid ? 1 : 0)}");
+                    line.Append(CultureInfo.InvariantCulture, $",{s.RmsMicrovolts:G9},{s.Quality.ToString().Replace(", ", "|", StringComparison.Ordinal)},{(s.IsValid ? 1 : 0)}");
                 }
                 writer.WriteLine(line);
                 if (++lines % 3000 == 0)

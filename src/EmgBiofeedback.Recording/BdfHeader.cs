@@ -246,6 +246,10 @@ public sealed class BdfHeader
             {
                 warnings.Add($"Signal {name}: digital range {dMin}..{dMax} exceeds what {(bdf ? "24" : "16")}-bit samples can hold.");
             }
+            if (!double.IsFinite(pMax - pMin))
+            {
+                throw new InvalidDataException($"Corrupt header: signal {name}'s physical range {Num(pMin)} to {Num(pMax)} is too wide to compute with.");
+            }
             if (pMax == pMin)
             {
                 throw new InvalidDataException($"Corrupt header: signal {name} has physical minimum = maximum = {Num(pMin)}: no scale.");

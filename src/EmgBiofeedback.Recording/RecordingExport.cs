@@ -21,13 +21,13 @@ public static class RecordingExport
         {
             chosen = labels.Select(l =>
             {
-                int i = h.Signals.ToList().FindIndex(s => string.Equals(s.Label, l.Trim(), StringComparison.Ordinal));
-                if (i < 0)
-                {
-                    i = h.Signals.ToList().FindIndex(s => string.Equals(s.Label, l.Trim(), StringComparison.OrdinalIgnoreCase));
-                }
+                int i = RecordingFile.FindLabel(h, l);
                 return i >= 0 ? i : throw new InvalidDataException($"no signal is labelled \"{l}\"; the file has: {string.Join(", ", h.Signals.Select(s => $"\"{s.Label}\""))}.");
             }).ToArray();
+            if (chosen.Distinct().Count() != chosen.Length)
+            {
+                throw new InvalidDataException("a signal is chosen twice.");
+            }
         }
         else
         {
@@ -61,7 +61,7 @@ public static class RecordingExport
             double? perUnit = RecordingFile.MicrovoltsPerUnit(s.PhysicalDimension);
             factor[c] = perUnit ?? 1;
             string unit = perUnit is not null ? "uV" : s.PhysicalDimension.Length > 0 ? s.PhysicalDimension : "units";
-            header.Append(CultureInfo.InvariantCulture, $",{Csv(s.Label)} counts,{Csv($"{s.Label} {unit}")}");
+            header.Append(CultureInfo.InvariantCulture, $",{CsvField($"{s.Label} counts")},{CsvField($"{s.Label} {unit}")}");
         }
         output.WriteLine(header);
         if (reader.RecordCount == 0)
@@ -109,5 +109,6 @@ public static class RecordingExport
         return rows;
     }
 
-    private static string Csv(string s) => s.Contains(',') || s.Contains('"') ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
+    /// <summary>A CSV field (RFC 4180): quoted, with quotes doubled, when it holds a comma, a quote or a line break.</summary>
+    public static string CsvField(string s) => s.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? $"\"{s.Replace("\"", "\"\"")}\"" : s;
 }

@@ -200,7 +200,7 @@ public sealed partial class RecordingFile : IDisposable
     /// <summary>Microvolts per physical unit of a voltage dimension ("uV", "µV", "mV", "V", "nV"); null for anything else.</summary>
     public static double? MicrovoltsPerUnit(string physicalDimension) => physicalDimension.Trim() switch
     {
-        "uV" or "µV" or "μV" or "uv" or "UV" => 1,
+        "uV" or "µV" or "μV" or "uv" or "UV" or "Âµ" + "V" => 1, // the last: "µV" written as UTF-8 and read as Latin-1
         "mV" or "mv" => 1e3,
         "V" or "v" => 1e6,
         "nV" or "nv" => 1e-3,
@@ -275,6 +275,10 @@ public sealed partial class RecordingFile : IDisposable
             foreach (string label in labels)
             {
                 int i = FindLabel(h, label);
+                if (i >= 0 && chosen.Contains(i))
+                {
+                    throw new InvalidDataException($"signal \"{label}\" is chosen twice.");
+                }
                 if (i < 0)
                 {
                     throw new InvalidDataException($"no signal is labelled \"{label}\"; the file has: {Describe(h, Enumerable.Range(0, h.Signals.Count))}.");
@@ -309,8 +313,14 @@ public sealed partial class RecordingFile : IDisposable
         return group;
     }
 
-    private static int FindLabel(BdfHeader h, string label)
+    /// <summary>The signal a label names (exactly, else ignoring case); -1 for none; an error when it names several.</summary>
+    internal static int FindLabel(BdfHeader h, string label)
     {
+        int matches = h.Signals.Count(s => string.Equals(s.Label, label.Trim(), StringComparison.Ordinal));
+        if (matches > 1)
+        {
+            throw new InvalidDataException($"{matches} signals are labelled \"{label.Trim()}\": the label does not say which.");
+        }
         for (int i = 0; i < h.Signals.Count; i++)
         {
             if (string.Equals(h.Signals[i].Label, label.Trim(), StringComparison.Ordinal))
@@ -401,7 +411,11 @@ public sealed partial class RecordingFile : IDisposable
         }
         if (Board.SampleRateHz == 0)
         {
-            return $"its rate, {SampleRateHz.ToString("0.######", CultureInfo.InvariantCulture)} Hz, is not a whole number of Hz from 1 to {ushort.MaxValue}";
+            return $"its rate, {SampleRateHz.ToString("0.######", CultureInfo.InvariantCulture)} Hz, is not a whole number of Hz between 1 and {ushort.MaxValue}";
+        }
+        if (Instants > uint.MaxValue)
+        {
+            return $"its timeline ({Instants} sample instants, gaps included) is longer than a replay can number ({uint.MaxValue}); `emg process` runs it";
         }
         return null;
     }

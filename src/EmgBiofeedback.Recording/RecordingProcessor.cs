@@ -13,8 +13,20 @@ namespace EmgBiofeedback.Recording;
 public static class RecordingProcessor
 {
     /// <summary>The chain a recording runs through: its own rate and scales.</summary>
-    public static SignalChain CreateChain(RecordingFile recording, SignalChainOptions options) =>
-        new(options, recording.SampleRateHz, recording.Scales);
+    /// <remarks>Throws <see cref="InvalidDataException"/> naming the file's rate when the chain cannot run it.</remarks>
+    public static SignalChain CreateChain(RecordingFile recording, SignalChainOptions options)
+    {
+        try
+        {
+            return new(options, recording.SampleRateHz, recording.Scales);
+        }
+        catch (ArgumentException e)
+        {
+            string reason = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"the signal chain cannot run its signals at {recording.SampleRateHz:0.###} Hz: {reason}"), e);
+        }
+    }
 
     /// <summary>Runs the whole recording; <paramref name="onOutputs"/> gets each block's envelopes (frame-major).</summary>
     /// <returns>Sample instants processed (gaps not counted).</returns>

@@ -17,6 +17,9 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
     public SourceKind Kind => SourceKind.Replay;
 
     private const int FramesPerFlush = 256;
+
+    /// <summary>The longest a paced replay waits through a gap between two records (EDF+D), seconds of recording.</summary>
+    public const double MaxGapWaitSeconds = 2;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _connections;
 
@@ -81,6 +84,7 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
                 int frameSize = wide ? WireFormat.WideSamplesFrameSize(channels) : WireFormat.SamplesFrameSize(channels);
                 long startTimestamp = time.GetTimestamp();
                 int sinceFlush = 0;
+                long expected = firstInstant, notWaited = 0;
                 for (long r = 0; r < file.RecordCount; r++)
                 {
                     long instant = file.RecordStarts[r];
@@ -88,6 +92,12 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
                     {
                         continue;
                     }
+                    // A paced replay waits through an EDF+D gap for at most MaxGapWaitSeconds: the gap is still a
+                    // gap (its sequence numbers are skipped), but a recording with a day between two records does not
+                    // leave the station silent for a day.
+                    long jump = instant - Math.Max(expected, firstInstant);
+                    notWaited += Math.Max(0, jump - (long)(MaxGapWaitSeconds * rate));
+                    expected = instant + perRecord;
                     if (wide)
                     {
                         file.ReadRecord(r, wideCounts, recorded);
@@ -122,7 +132,7 @@ public sealed class ReplayBoardLink(string path, double speed, TimeProvider time
                         }
                         if (speed > 0)
                         {
-                            TimeSpan due = TimeSpan.FromSeconds((instant + 1 - firstInstant) / (rate * speed));
+                            TimeSpan due = TimeSpan.FromSeconds((instant + 1 - firstInstant - notWaited) / (rate * speed));
                             TimeSpan wait = due - time.GetElapsedTime(startTimestamp);
                             if (wait > TimeSpan.Zero)
                             {

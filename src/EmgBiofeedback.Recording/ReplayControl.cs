@@ -34,22 +34,13 @@ public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, Re
         try
         {
             file = ReplayBoardLink.Open(path, signals);
-            try
-            {
-                RecordingProcessor.CreateChain(file, chain);
-            }
-            catch (ArgumentException e)
-            {
-                string reason = e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-                throw new InvalidDataException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"the signal chain cannot run at its rate ({file.SampleRateHz:0.###} Hz, {file.ChannelCount} signals): {reason}"), e);
-            }
+            RecordingProcessor.CreateChain(file, chain);
             return file;
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or UnauthorizedAccessException)
         {
             file?.Dispose();
-            string name = Path.GetFileName(path);
+            string name = Path.GetFileName(path.TrimEnd('/'));
             string why = e.Message.Replace(path, shownName, StringComparison.Ordinal);
             foreach (string prefix in (string[])[$"{name} cannot be replayed: ", $"{name}: ", $"{shownName}: "])
             {
@@ -62,23 +53,27 @@ public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, Re
     /// <summary>Starts replaying <paramref name="file"/> (a path inside the recordings folder).</summary>
     public async Task<ReplayState> StartAsync(string file, double speed, double startSeconds, IReadOnlyList<string>? signals = null)
     {
-        if (!(speed is >= 0 and <= 1000))
+        if (!(speed == 0 || speed is >= MinSpeed and <= 1000))
         {
-            throw Refuse($"speed: {speed} must be 0 (as fast as possible) to 1000.");
+            throw Refuse($"speed: {speed} must be 0 (as fast as possible) or {MinSpeed} to 1000.");
+        }
+        if (file.Length is 0 or > 255 || file.Any(char.IsControl))
+        {
+            throw Refuse($"file: a recording's name is 1 to 255 printable characters (this one has {file.Length}).");
         }
         string path;
         try
         {
             path = folder.Resolve(file);
         }
-        catch (RecordingPathException e)
+        catch (Exception e) when (e is RecordingPathException or ArgumentException or IOException or UnauthorizedAccessException)
         {
             throw Refuse($"file: {e.Message}");
         }
         (double duration, IReadOnlyList<string> labels) = Describe(path, file, signals);
         CheckStart(startSeconds, duration, "start_seconds");
         var replay = new ReplayBoardLink(path, speed, time, startSeconds, signals);
-        await link.SwitchToAsync(replay).ConfigureAwait(false);
+        await SwitchAsync(replay).ConfigureAwait(false);
         return State(replay, duration, labels);
     }
 
@@ -89,7 +84,7 @@ public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, Re
         (double duration, IReadOnlyList<string> labels) = Describe(current.Path, Path.GetFileName(current.Path), current.Signals);
         CheckStart(seconds, duration, "seconds");
         var replay = new ReplayBoardLink(current.Path, current.Speed, time, seconds, current.Signals);
-        await link.SwitchToAsync(replay).ConfigureAwait(false);
+        await SwitchAsync(replay).ConfigureAwait(false);
         return State(replay, duration, labels);
     }
 
@@ -103,11 +98,33 @@ public sealed class ReplayControl(SwitchableBoardLink link, IBoardLink board, Re
         await link.SwitchToAsync(board).ConfigureAwait(false);
     }
 
+    /// <summary>The slowest paced replay: a hundredth of real time.</summary>
+    public const double MinSpeed = 0.01;
+
+    /// <summary>Raised when a replay has played to its end and the station is back on its board.</summary>
+    public event Action? ReturnedToBoard;
+
+    private async Task SwitchAsync(ReplayBoardLink replay)
+    {
+        await link.SwitchToAsync(replay).ConfigureAwait(false);
+        // At its end the station goes back to its board: it never sits on a finished replay showing its last values.
+        _ = replay.Completion.ContinueWith(
+            async _ =>
+            {
+                if (ReferenceEquals(link.Target, replay))
+                {
+                    await link.SwitchToAsync(board).ConfigureAwait(false);
+                    ReturnedToBoard?.Invoke();
+                }
+            },
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
     private (double Duration, IReadOnlyList<string> Labels) Describe(string path, string shown, IReadOnlyList<string>? signals)
     {
         try
         {
-            using RecordingFile f = Check(path, Path.GetFileName(shown), chain, signals);
+            using RecordingFile f = Check(path, Path.GetFileName(shown.TrimEnd('/')) is { Length: > 0 } n ? n : shown, chain, signals);
             return (f.Instants / f.SampleRateHz, f.Labels);
         }
         catch (ReplayRefusedException e)

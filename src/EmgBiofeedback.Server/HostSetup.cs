@@ -84,6 +84,8 @@ public static partial class HostSetup
                 sp.GetRequiredService<TimeProvider>());
             LivePipeline pipeline = sp.GetRequiredService<LivePipeline>();
             RecordingsFolder folder = sp.GetRequiredService<RecordingsFolder>();
+            IReadOnlyList<string> boardLabels = sp.GetRequiredService<ReplaySource>().Labels;
+            control.ReturnedToBoard += () => pipeline.SetLabels(boardLabels);
             control.Refused += why => pipeline.Publish(new LiveEvent(0, StationEventKind.SourceRefused, sp.GetRequiredService<TimeProvider>().GetUtcNow(), ClientErrors.WithoutServerPaths(why, folder.Root)));
             return control;
         });

@@ -38,8 +38,12 @@ internal sealed class StationStatusSource(
     HistoryWorker history,
     DeliveryLatency latency,
     Recorder recorder,
-    Microsoft.Extensions.Options.IOptions<Dsp.SignalChainOptions> dsp)
+    Microsoft.Extensions.Options.IOptions<Dsp.SignalChainOptions> dsp,
+    TimeProvider time)
 {
+    /// <summary>An activation frame older than this is not shown as current (a source that stopped sending).</summary>
+    public static readonly TimeSpan Fresh = TimeSpan.FromSeconds(1);
+
     public StationStatus Capture()
     {
         IReadOnlyList<string> labels = pipeline.Labels;
@@ -64,7 +68,8 @@ internal sealed class StationStatusSource(
             latency.Summarise(),
             history.Status,
             sessions.Current,
-            refused is null ? pipeline.Latest : null, // never a stale frame beside a refusal
+            // Never a stale frame: none beside a refusal, none when the source stopped sending.
+            refused is null && pipeline.Latest is { } latest && time.GetElapsedTime(latest.ComputedTimestamp) <= Fresh ? latest : null,
             refused,
             recorder.AnnotationsLost);
     }

@@ -56,6 +56,10 @@ internal sealed partial class StatusReporter(
         {
             line.Append(CultureInfo.InvariantCulture, $" NOT PROCESSED: {s.NotProcessed}");
         }
+        if (s.Latest is null && s.NotProcessed is null)
+        {
+            line.Append(" no activation data");
+        }
         foreach (MuscleActivation m in s.Latest?.Muscles ?? [])
         {
             // Bar scale: log steps from 2 to 500 µV, from a relaxed neck muscle to a spasm.

@@ -159,6 +159,89 @@ public sealed class DataTrustCliTests : IDisposable
         Assert.DoesNotContain("   at ", info.Errors + process.Errors, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Labels_with_commas_stay_one_CSV_column_and_an_ambiguous_label_is_refused()
+    {
+        string path = Path.Combine(_folder, "labels.edf");
+        var header = new BdfHeader
+        {
+            Is24Bit = false,
+            PatientId = "X X X X",
+            RecordingId = "Startdate 02-DEC-2026 X X X",
+            StartTime = new DateTime(2026, 12, 2, 10, 0, 0),
+            Reserved = "EDF+C",
+            Signals =
+            [
+                new BdfSignal("EMG A,B", "", "uV", -3276.8, 3276.7, -32768, 32767, "", 1000),
+                new BdfSignal("EMG1", "", "uV", -3276.8, 3276.7, -32768, 32767, "", 1000),
+                new BdfSignal("EMG1", "", "uV", -3276.8, 3276.7, -32768, 32767, "", 1000),
+            ],
+            AnnotationSamplesPerRecord = 30,
+        };
+        using (var stream = new FileStream(path, FileMode.CreateNew))
+        using (var writer = new BdfWriter(stream, header))
+        {
+            var random = new Random(3);
+            var record = new int[3000];
+            for (int r = 0; r < 3; r++)
+            {
+                for (int i = 0; i < record.Length; i++)
+                {
+                    record[i] = random.Next(-2000, 2000);
+                }
+                writer.WriteRecord(record);
+            }
+        }
+
+        var process = await CliTests.Emg("process", path, "--out", Path.Combine(_folder, "p.csv"));
+        var export = await CliTests.Emg("export", path, "--csv", Path.Combine(_folder, "e.csv"));
+        var ambiguous = await CliTests.Emg("process", path, "--out", Path.Combine(_folder, "x.csv"), "--signals", "EMG1");
+
+        Assert.True(process.ExitCode == 0 && export.ExitCode == 0, process.Errors + export.Errors);
+        foreach (string csv in (string[])["p.csv", "e.csv"])
+        {
+            string[] lines = File.ReadAllLines(Path.Combine(_folder, csv));
+            int columns = Fields(lines[0]).Count;
+            Assert.All(lines.Skip(1).Take(50), l => Assert.Equal(columns, Fields(l).Count));
+        }
+        Assert.Contains("\"A,B rms_uV\"", File.ReadAllLines(Path.Combine(_folder, "p.csv"))[0], StringComparison.Ordinal);
+        Assert.Contains("\"EMG A,B counts\"", File.ReadAllLines(Path.Combine(_folder, "e.csv"))[0], StringComparison.Ordinal);
+        Assert.Equal(2, ambiguous.ExitCode);
+        Assert.Contains("2 signals are labelled \"EMG1\"", ambiguous.Errors, StringComparison.Ordinal);
+    }
+
+    /// <summary>RFC 4180 fields of one line.</summary>
+    private static List<string> Fields(string line)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted && c == '"' && i + 1 < line.Length && line[i + 1] == '"')
+            {
+                field.Append('"');
+                i++;
+            }
+            else if (c == '"')
+            {
+                quoted = !quoted;
+            }
+            else if (c == ',' && !quoted)
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(c);
+            }
+        }
+        fields.Add(field.ToString());
+        return fields;
+    }
+
     private static double[] LastValidRms(string csv) =>
         File.ReadLines(csv).Skip(1).Select(l => l.Split(',')).Where(f => f[4] == "1").Select(f => double.Parse(f[2], CultureInfo.InvariantCulture)).ToArray();
 

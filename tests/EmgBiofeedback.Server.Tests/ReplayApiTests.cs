@@ -156,6 +156,51 @@ public class ReplayApiTests
         }
     }
 
+    [Fact]
+    public async Task Replays_started_and_stopped_as_fast_as_a_client_can_never_stop_the_station()
+    {
+        // Before: a switch disposed the connection the acquisition loop was reading; at speed 0 the decoder then walked
+        // returned buffers, and the worker died (exit code 1) within about 20 cycles.
+        string samples = Path.Combine(RepositoryPaths.Root, "samples");
+        await using ServerProcess server = ServerProcess.StartListening($"--Recording:Folder={samples}");
+        using GrpcChannel channel = GrpcChannel.ForAddress(server.Address);
+        var replays = new Replays.ReplaysClient(channel);
+        var live = new Live.LiveClient(channel);
+
+        for (int i = 0; i < 60; i++)
+        {
+            await replays.StartReplayAsync(new StartReplayRequest { File = i % 2 == 0 ? "biosppy-emg.bdf" : "biosppy-emg_1.bdf", Speed = 0 });
+            if (i % 3 == 0)
+            {
+                await replays.StopReplayAsync(new StopReplayRequest());
+            }
+        }
+        await replays.StopReplayAsync(new StopReplayRequest());
+        RpcException nul = await Assert.ThrowsAsync<RpcException>(() => replays.StartReplayAsync(new StartReplayRequest { File = "biosppy-emg.bdf\0x", Speed = 1 }).ResponseAsync);
+        RpcException longName = await Assert.ThrowsAsync<RpcException>(() => replays.StartReplayAsync(new StartReplayRequest { File = new string('a', 5000), Speed = 1 }).ResponseAsync);
+        RpcException slow = await Assert.ThrowsAsync<RpcException>(() => replays.StartReplayAsync(new StartReplayRequest { File = "biosppy-emg.bdf", Speed = 1e-9 }).ResponseAsync);
+
+        Assert.Equal((StatusCode.InvalidArgument, StatusCode.InvalidArgument, StatusCode.InvalidArgument), (nul.StatusCode, longName.StatusCode, slow.StatusCode));
+        Assert.True(longName.Status.Detail.Length < 200, longName.Status.Detail);
+        ulong before = Status(live).Counters.SampleFrames;
+        await Eventually.TrueAsync(() => Status(live).Counters.SampleFrames > before + 500 && Status(live).Board?.ChannelCount == 8, TimeSpan.FromSeconds(30), "the board again, frames flowing");
+        Assert.False(server.HasExited, string.Join('\n', server.Output));
+    }
+
+    [Fact]
+    public async Task A_replay_that_ends_returns_the_station_to_its_board()
+    {
+        // Before: the station stayed on a finished replay, connected, with no frames, its last values shown as current.
+        string samples = Path.Combine(RepositoryPaths.Root, "samples");
+        await using ServerProcess server = ServerProcess.StartListening($"--Recording:Folder={samples}");
+        using GrpcChannel channel = GrpcChannel.ForAddress(server.Address);
+        var live = new Live.LiveClient(channel);
+        await new Replays.ReplaysClient(channel).StartReplayAsync(new StartReplayRequest { File = "biosppy-emg_1.bdf", Speed = 0, StartSeconds = 60 });
+
+        await Eventually.TrueAsync(() => Status(live).SourceKind == SourceKind.SimulatedBoard && Status(live).Board?.ChannelCount == 8, TimeSpan.FromSeconds(30), "the simulated board after the replay's end");
+        Assert.Equal("SCM L", Status(live).Channels[0].Label); // the board's labels back
+    }
+
     /// <summary>A one-signal EDF+ file of a slow sine, written with the project's writer.</summary>
     private static void WriteEdf(string path, int samplesPerSecond, int seconds)
     {
