@@ -74,7 +74,8 @@ public class ReplayApiTests
         server.WaitForLine(l => l.Contains("| REPLAY | replay of biosppy-emg_1.bdf", StringComparison.Ordinal), TimeSpan.FromSeconds(30), "a status line naming the source");
 
         await replays.StopReplayAsync(new StopReplayRequest());
-        Assert.Equal(SourceKind.SimulatedBoard, Status(live).SourceKind);
+        // The status says what the loop reads: the board once it has connected to it again.
+        await Eventually.TrueAsync(() => Status(live).SourceKind == SourceKind.SimulatedBoard, TimeSpan.FromSeconds(30), "the simulated board again");
     }
 
     [Fact]
