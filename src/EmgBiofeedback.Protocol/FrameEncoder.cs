@@ -27,49 +27,43 @@ public static class FrameEncoder
 
     public static int WriteSamples(Span<byte> destination, uint sequence, ReadOnlySpan<ushort> counts)
     {
-        if (counts.Length is < 1 or > WireFormat.MaxChannels)
-        {
-            throw new ArgumentOutOfRangeException(nameof(counts), $"A frame carries 1 to {WireFormat.MaxChannels} channels.");
-        }
-        int payloadLength = WireFormat.SequenceSize + 2 * counts.Length;
-        int size = WireFormat.HeaderSize + payloadLength + WireFormat.CrcSize;
-        Span<byte> frame = destination[..size];
-        frame[0] = WireFormat.Sync1;
-        frame[1] = WireFormat.Sync2;
-        frame[2] = (byte)MessageType.Samples;
-        frame[3] = (byte)payloadLength;
-        BinaryPrimitives.WriteUInt32LittleEndian(frame[WireFormat.HeaderSize..], sequence);
-        Span<byte> samples = frame.Slice(WireFormat.HeaderSize + WireFormat.SequenceSize, 2 * counts.Length);
+        Span<byte> frame = BeginSamples(destination, MessageType.Samples, sequence, counts.Length, 2, out Span<byte> samples);
         for (int i = 0; i < counts.Length; i++)
         {
             BinaryPrimitives.WriteUInt16LittleEndian(samples[(2 * i)..], counts[i]);
         }
         SealFrame(frame);
-        return size;
+        return frame.Length;
     }
 
     /// <summary>A WIDE_SAMPLES frame: 32-bit counts (a replayed recording's, when they do not fit 16 bits).</summary>
     public static int WriteWideSamples(Span<byte> destination, uint sequence, ReadOnlySpan<int> counts)
     {
-        if (counts.Length is < 1 or > WireFormat.MaxChannels)
-        {
-            throw new ArgumentOutOfRangeException(nameof(counts), $"A frame carries 1 to {WireFormat.MaxChannels} channels.");
-        }
-        int payloadLength = WireFormat.SequenceSize + 4 * counts.Length;
-        int size = WireFormat.HeaderSize + payloadLength + WireFormat.CrcSize;
-        Span<byte> frame = destination[..size];
-        frame[0] = WireFormat.Sync1;
-        frame[1] = WireFormat.Sync2;
-        frame[2] = (byte)MessageType.WideSamples;
-        frame[3] = (byte)payloadLength;
-        BinaryPrimitives.WriteUInt32LittleEndian(frame[WireFormat.HeaderSize..], sequence);
-        Span<byte> samples = frame.Slice(WireFormat.HeaderSize + WireFormat.SequenceSize, 4 * counts.Length);
+        Span<byte> frame = BeginSamples(destination, MessageType.WideSamples, sequence, counts.Length, 4, out Span<byte> samples);
         for (int i = 0; i < counts.Length; i++)
         {
             BinaryPrimitives.WriteInt32LittleEndian(samples[(4 * i)..], counts[i]);
         }
         SealFrame(frame);
-        return size;
+        return frame.Length;
+    }
+
+    /// <summary>A samples frame's header and sequence number; returns the frame and, in <paramref name="samples"/>, where its counts go.</summary>
+    private static Span<byte> BeginSamples(Span<byte> destination, MessageType type, uint sequence, int channels, int bytesPerCount, out Span<byte> samples)
+    {
+        if (channels is < 1 or > WireFormat.MaxChannels)
+        {
+            throw new ArgumentOutOfRangeException(nameof(channels), $"A frame carries 1 to {WireFormat.MaxChannels} channels.");
+        }
+        int payloadLength = WireFormat.SequenceSize + (bytesPerCount * channels);
+        Span<byte> frame = destination[..(WireFormat.HeaderSize + payloadLength + WireFormat.CrcSize)];
+        frame[0] = WireFormat.Sync1;
+        frame[1] = WireFormat.Sync2;
+        frame[2] = (byte)type;
+        frame[3] = (byte)payloadLength;
+        BinaryPrimitives.WriteUInt32LittleEndian(frame[WireFormat.HeaderSize..], sequence);
+        samples = frame.Slice(WireFormat.HeaderSize + WireFormat.SequenceSize, bytesPerCount * channels);
+        return frame;
     }
 
     public static int WriteHello(Span<byte> destination, BoardInfo info)

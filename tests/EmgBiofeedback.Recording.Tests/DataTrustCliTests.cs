@@ -163,35 +163,8 @@ public sealed class DataTrustCliTests : IDisposable
     public async Task Labels_with_commas_stay_one_CSV_column_and_an_ambiguous_label_is_refused()
     {
         string path = Path.Combine(_folder, "labels.edf");
-        var header = new BdfHeader
-        {
-            Is24Bit = false,
-            PatientId = "X X X X",
-            RecordingId = "Startdate 02-DEC-2026 X X X",
-            StartTime = new DateTime(2026, 12, 2, 10, 0, 0),
-            Reserved = "EDF+C",
-            Signals =
-            [
-                new BdfSignal("EMG A,B", "", "uV", -3276.8, 3276.7, -32768, 32767, "", 1000),
-                new BdfSignal("EMG1", "", "uV", -3276.8, 3276.7, -32768, 32767, "", 1000),
-                new BdfSignal("EMG1", "", "uV", -3276.8, 3276.7, -32768, 32767, "", 1000),
-            ],
-            AnnotationSamplesPerRecord = 30,
-        };
-        using (var stream = new FileStream(path, FileMode.CreateNew))
-        using (var writer = new BdfWriter(stream, header))
-        {
-            var random = new Random(3);
-            var record = new int[3000];
-            for (int r = 0; r < 3; r++)
-            {
-                for (int i = 0; i < record.Length; i++)
-                {
-                    record[i] = random.Next(-2000, 2000);
-                }
-                writer.WriteRecord(record);
-            }
-        }
+        var random = new Random(3);
+        WriteEdf(path, ["EMG A,B", "EMG1", "EMG1"], 1000, 3, "uV", (_, _) => random.Next(-2000, 2000));
 
         var process = await CliTests.Emg("process", path, "--out", Path.Combine(_folder, "p.csv"));
         var export = await CliTests.Emg("export", path, "--csv", Path.Combine(_folder, "e.csv"));
@@ -245,8 +218,16 @@ public sealed class DataTrustCliTests : IDisposable
     private static double[] LastValidRms(string csv) =>
         File.ReadLines(csv).Skip(1).Select(l => l.Split(',')).Where(f => f[4] == "1").Select(f => double.Parse(f[2], CultureInfo.InvariantCulture)).ToArray();
 
-    /// <summary>One EMG signal of band-limited noise bursts, EDF+, with this project's writer; the same digits whatever the unit.</summary>
+    /// <summary>One EMG signal of noise bursts, EDF+, with this project's writer; the same digits whatever the unit.</summary>
     private static void WriteOneSignalEdf(string path, int samplesPerRecord, int records, string unit)
+    {
+        var random = new Random(7);
+        WriteEdf(path, ["EMG test"], samplesPerRecord, records, unit,
+            (r, _) => (int)Math.Clamp(((r % 2 == 1) ? 4000 : 300) * ((random.NextDouble() * 2) - 1), -32768, 32767));
+    }
+
+    /// <summary>An EDF+ file of the given signals (all of one rate and unit, 16-bit signed), values from <paramref name="value"/>(record, index).</summary>
+    private static void WriteEdf(string path, string[] labels, int samplesPerRecord, int records, string unit, Func<int, int, int> value)
     {
         var header = new BdfHeader
         {
@@ -255,19 +236,17 @@ public sealed class DataTrustCliTests : IDisposable
             RecordingId = "Startdate 02-DEC-2026 X X X",
             StartTime = new DateTime(2026, 12, 2, 10, 0, 0),
             Reserved = "EDF+C",
-            Signals = [new BdfSignal("EMG test", "", unit, -3276.8, 3276.7, -32768, 32767, "", samplesPerRecord)],
+            Signals = labels.Select(l => new BdfSignal(l, "", unit, -3276.8, 3276.7, -32768, 32767, "", samplesPerRecord)).ToArray(),
             AnnotationSamplesPerRecord = 30,
         };
         using var stream = new FileStream(path, FileMode.CreateNew);
         using var writer = new BdfWriter(stream, header);
-        var random = new Random(7);
-        var record = new int[samplesPerRecord];
+        var record = new int[samplesPerRecord * labels.Length];
         for (int r = 0; r < records; r++)
         {
-            for (int i = 0; i < samplesPerRecord; i++)
+            for (int i = 0; i < record.Length; i++)
             {
-                double burst = (r % 2 == 1) ? 4000 : 300;
-                record[i] = (int)Math.Clamp(burst * ((random.NextDouble() * 2) - 1), -32768, 32767);
+                record[i] = value(r, i);
             }
             writer.WriteRecord(record);
         }
