@@ -50,6 +50,15 @@ public static class Importers
         {
             throw new FileNotFoundException($"No file at {source}.", source);
         }
+        // The options themselves first: a value out of range is named as such, before any comparison with the file.
+        if (scaling.SampleRateHz is { } optionRate)
+        {
+            _ = Rate(optionRate, source);
+        }
+        if (scaling.AdcBits is { } optionBits)
+        {
+            _ = Bits(optionBits, is24Bit);
+        }
         bool csv = Path.GetExtension(source).Equals(".csv", StringComparison.OrdinalIgnoreCase);
         if (csv && (scaling.SampleRateHz is null || scaling.AdcBits is null))
         {
@@ -59,6 +68,7 @@ public static class Importers
         double? rate = scaling.SampleRateHz;
         int? bits = scaling.AdcBits;
         string[]? labels = csv ? null : ["EMG"];
+        var seen = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase); // header keys and the lines that gave them
         Output? output = null;
         try
         {
@@ -77,7 +87,7 @@ public static class Importers
                 {
                     if (!csv && output is null)
                     {
-                        ReadHeaderLine(line, source, lineNo, scaling, ref rate, ref bits, ref labels);
+                        ReadHeaderLine(line, source, lineNo, scaling, seen, ref rate, ref bits, ref labels);
                     }
                     continue;
                 }
@@ -127,7 +137,7 @@ public static class Importers
         return line.Length > 0;
     }
 
-    private static void ReadHeaderLine(string line, string path, int lineNo, ImportScaling scaling, ref double? rate, ref int? bits, ref string[]? labels)
+    private static void ReadHeaderLine(string line, string path, int lineNo, ImportScaling scaling, Dictionary<string, int> seen, ref double? rate, ref int? bits, ref string[]? labels)
     {
         string[] kv = line[1..].Split(":=", 2);
         if (kv.Length != 2)
@@ -135,15 +145,33 @@ public static class Importers
             return;
         }
         string key = kv[0].Trim(), value = kv[1].Trim();
-        if (key.StartsWith("Sampling Rate", StringComparison.OrdinalIgnoreCase) && scaling.SampleRateHz is null)
+        string? known = key.StartsWith("Sampling Rate", StringComparison.OrdinalIgnoreCase) ? "Sampling Rate"
+            : key.Equals("Resolution", StringComparison.OrdinalIgnoreCase) ? "Resolution"
+            : key.Equals("Labels", StringComparison.OrdinalIgnoreCase) ? "Labels" : null;
+        if (known is not null && !seen.TryAdd(known, lineNo))
         {
-            rate = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double r)
-                ? r : throw new InvalidDataException($"{path}:{lineNo}: sampling rate \"{value}\" is not a number of Hz.");
+            throw new InvalidDataException($"{path}:{lineNo}: the header gives \"{known}\" again (first on line {seen[known]}): which one is true?");
         }
-        else if (key.Equals("Resolution", StringComparison.OrdinalIgnoreCase) && scaling.AdcBits is null)
+        // A value the file states and an option contradicts is refused, never silently overridden.
+        if (known == "Sampling Rate")
         {
-            bits = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int b)
-                ? b : throw new InvalidDataException($"{path}:{lineNo}: resolution \"{value}\" is not a whole number of bits.");
+            double r = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double parsed)
+                ? parsed : throw new InvalidDataException($"{path}:{lineNo}: sampling rate \"{value}\" is not a number of Hz.");
+            if (scaling.SampleRateHz is { } given && given != r)
+            {
+                throw new ArgumentException($"{path}:{lineNo}: the file says {value} Hz but --rate says {given.ToString(CultureInfo.InvariantCulture)} Hz: leave the option out, or fix the file.");
+            }
+            rate = r;
+        }
+        else if (known == "Resolution")
+        {
+            int b = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed)
+                ? parsed : throw new InvalidDataException($"{path}:{lineNo}: resolution \"{value}\" is not a whole number of bits.");
+            if (scaling.AdcBits is { } given && given != b)
+            {
+                throw new ArgumentException($"{path}:{lineNo}: the file says {b} bits but --bits says {given}: leave the option out, or fix the file.");
+            }
+            bits = b;
         }
         else if (key.Equals("Labels", StringComparison.OrdinalIgnoreCase))
         {

@@ -112,6 +112,9 @@ public sealed class ImportTests : IDisposable
         { "17 channels", [], Biosppy(10, labels: string.Join(' ', Enumerable.Range(1, 17).Select(i => $"C{i}")), row: _ => string.Join(' ', Enumerable.Repeat("1", 17))), "17 channels" },
         { "count above 12 bits", [], Biosppy(10, row: i => i == 7 ? "4096" : "100"), ":12:1: count 4096" },
         { "count not a number", [], Biosppy(10, row: i => i == 3 ? "12a" : "100"), ":8:1: \"12a\"" },
+        { "rate option against the header", ["--rate", "500"], Biosppy(10), "the file says 1000.00 Hz but --rate says 500 Hz" },
+        { "bits option against the header", ["--bits", "10"], Biosppy(10), "the file says 12 bits but --bits says 10" },
+        { "rate given twice in the header", [], Biosppy(10).Replace("# Resolution", "# Sampling Rate (Hz):= 500\n# Resolution", StringComparison.Ordinal), "\"Sampling Rate\" again (first on line 2)" },
     };
 
     [Theory]
