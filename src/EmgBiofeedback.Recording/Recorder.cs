@@ -51,6 +51,10 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         _logger = logger ?? NullLogger<Recorder>.Instance;
     }
 
+    /// <summary>The start time the current file's header says (the station's local clock, whole seconds), or null: the
+    /// origin of the file's timeline, which history stamps a session's points on.</summary>
+    public DateTimeOffset? CurrentStart { get; private set; }
+
     /// <summary>The file being written, or null.</summary>
     public string? CurrentPath { get; private set; }
 
@@ -214,8 +218,9 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
     private void Open()
     {
         BoardInfo board = _board!;
-        DateTime start = _time.GetLocalNow().DateTime;
-        start = start.AddTicks(-(start.Ticks % TimeSpan.TicksPerSecond));
+        DateTimeOffset now = _time.GetLocalNow();
+        CurrentStart = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond));
+        DateTime start = CurrentStart.Value.DateTime;
         BdfHeader header = RecordingLayout.BuildHeader(board, _request!, _options, start, source: _source);
         string path = _folder.NewRecordingPath(start, _request!.Station, _request.Session);
         var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1 << 16);

@@ -66,7 +66,7 @@ internal sealed class HistoryWorker(
     /// </summary>
     private SessionTimeline? OpenedRecordingTimeline()
     {
-        if (!recorder.IsRecording || pipeline.Latest is not { SampleIndex: > 0 } latest || pipeline.OutputRateHz <= 0)
+        if (!recorder.IsRecording || recorder.CurrentStart is not { } start || pipeline.Latest is not { SampleIndex: > 0 } latest || pipeline.OutputRateHz <= 0)
         {
             return null;
         }
@@ -78,7 +78,8 @@ internal sealed class HistoryWorker(
             next = pipeline.CurrentSampleIndex;
         }
         while (position != recorder.Position);
-        return SessionTimeline.ForOpenedRecording(time.GetLocalNow(), next, position, rate, pipeline.OutputRateHz);
+        // The header's own start time: reading the clock again here could fall in the next second.
+        return SessionTimeline.ForOpenedRecording(start, next, position, rate, pipeline.OutputRateHz);
     }
 
     public void MarkerAdded(Marker marker) => _service?.RecordEvent("marker", marker.Label, marker.Time);

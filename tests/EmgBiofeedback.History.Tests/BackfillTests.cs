@@ -44,7 +44,7 @@ public sealed class BackfillTests
         Acquire(1007);
         const string SessionId = "20261202-043000-P017";
         recorder.Start(new RecordingRequest("bay 3", SessionId, "P017", pipeline.Labels));
-        SessionTimeline timeline = SessionTimeline.ForOpenedRecording(TimeProvider.System.GetLocalNow(), pipeline.CurrentSampleIndex, recorder.Position,
+        SessionTimeline timeline = SessionTimeline.ForOpenedRecording(recorder.CurrentStart!.Value, pipeline.CurrentSampleIndex, recorder.Position,
             info.SampleRateHz, pipeline.OutputRateHz);
         var session = new HistorySession(SessionId, "P017", "bay 3", timeline); // as HistoryWorker builds it
         Acquire(30_000);
