@@ -264,6 +264,6 @@ public static partial class HostSetup
 
 internal static partial class ServerLog
 {
-    [LoggerMessage(1, LogLevel.Information, "gRPC API on {GrpcUrl} (emg.v1.Live, emg.v1.Sessions, health, reflection); gRPC-Web for browsers on {BrowserUrl}")]
+    [LoggerMessage(1, LogLevel.Information, "gRPC API on {GrpcUrl} (emg.v1.Live, emg.v1.Sessions, emg.v1.Replays, health, reflection); gRPC-Web for browsers on {BrowserUrl}")]
     public static partial void Endpoints(ILogger logger, string grpcUrl, string browserUrl);
 }
