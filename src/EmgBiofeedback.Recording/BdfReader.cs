@@ -14,6 +14,7 @@ public sealed class BdfReader : IDisposable
     private readonly string _name;
     private readonly long _dataStart;
     private readonly int[] _signalOffset;     // byte offset of each ordinary signal within a record
+    private readonly int[] _sampleOffset;     // where each ordinary signal's values start in a record read by ReadRecord
     private readonly int[] _annotationOffset; // byte offset of each annotations signal within a record
     private readonly int[] _annotationBytes;
     private readonly List<string> _warnings = [];
@@ -84,6 +85,11 @@ public sealed class BdfReader : IDisposable
 
         int bps = Header.BytesPerSample;
         _signalOffset = new int[Header.Signals.Count];
+        _sampleOffset = new int[Header.Signals.Count];
+        for (int s = 1; s < _sampleOffset.Length; s++)
+        {
+            _sampleOffset[s] = _sampleOffset[s - 1] + Header.Signals[s - 1].SamplesPerRecord;
+        }
         _annotationOffset = new int[Header.AnnotationSignalIndices.Count];
         _annotationBytes = new int[Header.AnnotationSignalIndices.Count];
         int offset = 0, ordinary = 0, annotation = 0;
@@ -120,6 +126,14 @@ public sealed class BdfReader : IDisposable
     /// <summary>Data samples per record, all ordinary signals together.</summary>
     public int SamplesPerRecord => (int)Math.Min(int.MaxValue, Header.Signals.Sum(s => (long)s.SamplesPerRecord));
 
+    /// <summary>Where signal <paramref name="signal"/>'s values start in the span <see cref="ReadRecord"/> fills.</summary>
+    public int SampleOffset(int signal) => _sampleOffset[signal];
+
+    /// <summary>The first sample instant of record <paramref name="record"/> on the file's timeline at a signal rate of
+    /// <paramref name="samplesPerRecord"/> per record: its onset (EDF+D) or record x samples per record.</summary>
+    public long RecordStart(long record, int samplesPerRecord) =>
+        IsDiscontinuous ? (long)Math.Round(RecordOnsetSeconds(record) * (samplesPerRecord / Header.RecordDurationSeconds)) : record * samplesPerRecord;
+
     /// <summary>Whether the file is EDF+D/BDF+D: records are not necessarily contiguous in time.</summary>
     public bool IsDiscontinuous => Header.IsDiscontinuous;
 
@@ -132,12 +146,10 @@ public sealed class BdfReader : IDisposable
     public void ReadRecord(long index, Span<int> digital, List<BdfAnnotation>? annotations = null)
     {
         LoadRecord(index);
-        int at = 0;
         for (int s = 0; s < Header.Signals.Count; s++)
         {
             int n = Header.Signals[s].SamplesPerRecord;
-            Decode(_record.AsSpan(_signalOffset[s], n * Header.BytesPerSample), digital.Slice(at, n));
-            at += n;
+            Decode(_record.AsSpan(_signalOffset[s], n * Header.BytesPerSample), digital.Slice(_sampleOffset[s], n));
         }
         if (annotations is not null)
         {

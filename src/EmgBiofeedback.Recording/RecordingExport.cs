@@ -69,25 +69,15 @@ public static class RecordingExport
             return 0;
         }
 
-        var fills = new List<(long Start, long Count, bool IsGap)>();
-        foreach (BdfAnnotation a in reader.ReadAnnotations())
-        {
-            RecordingLayout.TryParseFills(a, rate, fills);
-        }
-        (long Start, long End)[] unrecorded = RecordingFile.Merge(fills.Select(f => (f.Start, f.Count)));
+        (long Start, long End)[] unrecorded = RecordingFile.Unrecorded(reader.ReadAnnotations(), rate);
         var recordedMask = new bool[n];
         var digital = new int[reader.SamplesPerRecord];
-        var starts = new int[h.Signals.Count];
-        for (int s = 1; s < h.Signals.Count; s++)
-        {
-            starts[s] = starts[s - 1] + h.Signals[s - 1].SamplesPerRecord;
-        }
         var line = new StringBuilder();
         long rows = 0;
         for (long r = 0; r < reader.RecordCount; r++)
         {
             reader.ReadRecord(r, digital);
-            long first = reader.IsDiscontinuous ? (long)Math.Round(reader.RecordOnsetSeconds(r) * rate) : r * n;
+            long first = reader.RecordStart(r, n);
             RecordingFile.Mark(unrecorded, first, recordedMask);
             for (int i = 0; i < n; i++)
             {
@@ -98,7 +88,7 @@ public static class RecordingExport
                 for (int c = 0; c < signals.Count; c++)
                 {
                     BdfSignal s = h.Signals[signals[c]];
-                    int d = digital[starts[signals[c]] + i];
+                    int d = digital[reader.SampleOffset(signals[c]) + i];
                     double physical = RecordingFile.ToPhysical(s, d) * factor[c];
                     line.Append(CultureInfo.InvariantCulture, $",{d},{physical.ToString("R", CultureInfo.InvariantCulture)}");
                 }

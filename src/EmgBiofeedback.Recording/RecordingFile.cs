@@ -18,7 +18,6 @@ public sealed partial class RecordingFile : IDisposable
     private readonly int[] _digital;
     private readonly int[] _signalStart; // where each chosen signal's samples start in a record read
     private readonly int[] _shift;       // subtracted from each chosen signal's digital values to give its counts
-    private readonly (long Start, long Count, bool IsGap)[] _fills;
     private readonly (long Start, long End)[] _unrecorded;
 
     /// <summary>Opens <paramref name="path"/> and chooses its signals: <paramref name="signalLabels"/> by label, or by
@@ -48,31 +47,14 @@ public sealed partial class RecordingFile : IDisposable
             RecordedSource = RecordingLayout.ParseSource(h.RecordingId);
             Scales = Chosen.Select(i => ScaleOf(h.Signals[i])).ToArray();
             _shift = Chosen.Select(i => ShiftOf(h.Signals[i])).ToArray();
-            _signalStart = new int[Chosen.Count];
-            var starts = new int[h.Signals.Count];
-            for (int s = 1; s < h.Signals.Count; s++)
-            {
-                starts[s] = starts[s - 1] + h.Signals[s - 1].SamplesPerRecord;
-            }
-            for (int c = 0; c < Chosen.Count; c++)
-            {
-                _signalStart[c] = starts[Chosen[c]];
-            }
+            _signalStart = Chosen.Select(_reader.SampleOffset).ToArray();
             FitsUInt16 = Scales.All(s => s.FitsUInt16);
             Annotations = _reader.ReadAnnotations();
-            int perRecord = SamplesPerRecord;
-            double rate = SampleRateHz;
-            var fills = new List<(long Start, long Count, bool IsGap)>();
-            foreach (BdfAnnotation a in Annotations)
-            {
-                RecordingLayout.TryParseFills(a, rate, fills);
-            }
-            _fills = fills.OrderBy(f => f.Start).ToArray();
-            _unrecorded = Merge(_fills.Select(f => (f.Start, f.Count)));
+            _unrecorded = Unrecorded(Annotations, SampleRateHz);
             RecordStarts = new long[_reader.RecordCount];
             for (long r = 0; r < _reader.RecordCount; r++)
             {
-                RecordStarts[r] = _reader.IsDiscontinuous ? (long)Math.Round(_reader.RecordOnsetSeconds(r) * rate) : r * perRecord;
+                RecordStarts[r] = _reader.RecordStart(r, SamplesPerRecord);
             }
             Board = DescribeBoard(h, first);
             _digital = new int[_reader.SamplesPerRecord];
@@ -137,9 +119,6 @@ public sealed partial class RecordingFile : IDisposable
 
     /// <summary>Sample instants on the file's timeline, up to the end of its last record (gaps included).</summary>
     public long Instants => RecordCount == 0 ? 0 : RecordStarts[^1] + SamplesPerRecord;
-
-    /// <summary>Filled instants this project's recorder noted: gaps in the acquisition and end padding.</summary>
-    public IReadOnlyList<(long Start, long Count, bool IsGap)> Fills => _fills;
 
     /// <summary>
     /// Reads record <paramref name="record"/>: counts interleaved (instant-major, <see cref="ChannelCount"/> per
@@ -220,8 +199,20 @@ public sealed partial class RecordingFile : IDisposable
 
     private void MarkRecorded(long record, Span<bool> recorded) => Mark(_unrecorded, RecordStarts[record], recorded[..SamplesPerRecord]);
 
+    /// <summary>The instants this project's recorder filled (gaps, end padding), as its notes say, at <paramref name="rate"/>:
+    /// sorted, disjoint [start, end) intervals.</summary>
+    public static (long Start, long End)[] Unrecorded(IEnumerable<BdfAnnotation> annotations, double rate)
+    {
+        var fills = new List<(long Start, long Count, bool IsGap)>();
+        foreach (BdfAnnotation a in annotations)
+        {
+            RecordingLayout.TryParseFills(a, rate, fills);
+        }
+        return Merge(fills.Select(f => (f.Start, f.Count)));
+    }
+
     /// <summary>Sorted, disjoint [start, end) intervals covering the given ones.</summary>
-    public static (long Start, long End)[] Merge(IEnumerable<(long Start, long Count)> fills)
+    private static (long Start, long End)[] Merge(IEnumerable<(long Start, long Count)> fills)
     {
         var merged = new List<(long Start, long End)>();
         foreach ((long start, long count) in fills.Where(f => f.Count > 0).OrderBy(f => f.Start))
