@@ -40,6 +40,16 @@ public enum StationEventKind
     /// <summary>A source the station will not run (a replay it cannot play, a board the chain cannot filter); the
     /// message says why, and the station goes on with what it had.</summary>
     SourceRefused,
+    /// <summary>A protocol phase begins (phase, trial n of N, seconds, instruction), or the protocol ends.</summary>
+    ProtocolPhase,
+    /// <summary>A guided calibration step begins: what the patient should do now.</summary>
+    CalibrationPrompt,
+    /// <summary>A calibration step ended: accepted, or refused with the reason per channel.</summary>
+    CalibrationResult,
+    /// <summary>A target was set or cleared.</summary>
+    TargetSet,
+    /// <summary>Other clinical information: a stored calibration reused, an outcome score, a protocol resumed.</summary>
+    Clinical,
 }
 
 /// <summary>Something a clinician or an operator should know happened to the acquisition.</summary>

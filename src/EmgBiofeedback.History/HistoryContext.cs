@@ -1,12 +1,5 @@
 namespace EmgBiofeedback.History;
 
-public enum BodySide
-{
-    None,
-    Left,
-    Right,
-}
-
 /// <summary>
 /// The session that frames belong to. Only the pseudonymous patient code is written, never a name.
 /// <paramref name="Station"/>: the station the session's recording names (default: History:Station).
@@ -36,36 +29,4 @@ public sealed class FixedSessionProvider(HistorySession? session = null) : IHist
         get => Volatile.Read(ref _session);
         set => Volatile.Write(ref _session, value);
     }
-}
-
-/// <summary>Muscle and side from a channel label: "SCM L" -> (SCM, left); "Trap R" -> (Trap, right); "Splenius" -> (Splenius, none).</summary>
-public static class ChannelLabels
-{
-    public static (string Muscle, BodySide Side) Parse(string label)
-    {
-        string trimmed = label.Trim();
-        int space = trimmed.LastIndexOf(' ');
-        if (space > 0)
-        {
-            string last = trimmed[(space + 1)..];
-            BodySide side = last.ToUpperInvariant() switch
-            {
-                "L" or "LEFT" => BodySide.Left,
-                "R" or "RIGHT" => BodySide.Right,
-                _ => BodySide.None,
-            };
-            if (side != BodySide.None)
-            {
-                return (trimmed[..space].TrimEnd(), side);
-            }
-        }
-        return (trimmed.Length == 0 ? "unknown" : trimmed, BodySide.None);
-    }
-
-    public static string TagValue(BodySide side) => side switch
-    {
-        BodySide.Left => "left",
-        BodySide.Right => "right",
-        _ => "none",
-    };
 }

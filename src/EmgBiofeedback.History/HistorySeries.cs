@@ -1,3 +1,5 @@
+using EmgBiofeedback.Sessions;
+
 namespace EmgBiofeedback.History;
 
 /// <summary>
@@ -8,9 +10,6 @@ namespace EmgBiofeedback.History;
 /// </summary>
 public static class HistorySeries
 {
-    /// <summary>The longest channel label the recording keeps after EDF+'s "EMG " type (RecordingLayout.LabelLength).</summary>
-    public const int LabelLength = 12;
-
     /// <summary>The longest header subfield (session, patient code, station) the recording keeps (RecordingLayout.FieldLength).</summary>
     public const int FieldLength = 32;
 
@@ -25,15 +24,8 @@ public static class HistorySeries
         return t.Length == 0 ? "X" : t.Length <= FieldLength ? t : t[..FieldLength];
     }
 
-    /// <summary>A channel label as the recording keeps it: "CH&lt;n&gt;" when blank, at most <see cref="LabelLength"/> characters.</summary>
-    public static string RecordedLabel(string? label, int channel)
-    {
-        string l = string.IsNullOrWhiteSpace(label) ? $"CH{channel + 1}" : label;
-        return (l.Length <= LabelLength ? l : l[..LabelLength]).Trim();
-    }
-
-    /// <summary>The <c>muscle</c> and <c>side</c> tags of a channel.</summary>
-    public static (string Muscle, BodySide Side) Identify(string? label, int channel) => ChannelLabels.Parse(RecordedLabel(label, channel));
+    /// <summary>The <c>muscle</c> and <c>side</c> tags of a channel: from its label as the recording keeps it.</summary>
+    public static (string Muscle, Side Side) Identify(string? label, int channel) => ChannelLabels.Parse(ChannelLabels.Recorded(label, channel));
 }
 
 /// <summary>

@@ -122,10 +122,10 @@ public sealed class HistoryService : IAsyncDisposable
     }
 
     /// <summary>Queues a session's summary for the next batch (time: the session's end).</summary>
-    public void RecordSummary(SessionSummary summary)
+    public void RecordSummary(HistorySession session, Sessions.SessionSummary summary, DateTimeOffset end)
     {
-        long ns = SampleClock.ToUnixNs(summary.Start + summary.Duration);
-        _records.Enqueue(b => _encoder.AppendSummary(b, summary, ns));
+        long ns = SampleClock.ToUnixNs(end);
+        _records.Enqueue(b => _encoder.AppendSummary(b, session, summary, ns));
     }
 
     /// <summary>

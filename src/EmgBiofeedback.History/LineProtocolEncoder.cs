@@ -3,6 +3,7 @@ using System.Buffers.Text;
 using System.Text;
 using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.Sessions;
 
 namespace EmgBiofeedback.History;
 
@@ -136,26 +137,61 @@ public sealed class LineProtocolEncoder
         WriteString(buffer, sb);
     }
 
-    /// <summary>One point per muscle summarising a session.</summary>
-    public void AppendSummary(LineBuffer buffer, SessionSummary summary, long unixNs)
+    /// <summary>
+    /// One point per muscle summarising a session (the clinical summary's overall figures, calibration and baselines),
+    /// and one per session with the outcome scores the clinician entered and the asymmetry indices.
+    /// </summary>
+    public void AppendSummary(LineBuffer buffer, HistorySession session, Sessions.SessionSummary summary, long unixNs)
     {
-        foreach (MuscleSummary m in summary.Muscles)
+        var inv = System.Globalization.CultureInfo.InvariantCulture;
+        void Field(StringBuilder sb, string name, double? value)
+        {
+            if (value is { } v && double.IsFinite(v))
+            {
+                sb.Append(sb[^1] == ' ' ? "" : ",").Append(name).Append('=').Append(v.ToString("R", inv));
+            }
+        }
+        foreach (MontageEntry m in summary.Montage)
         {
             var sb = new StringBuilder(SummaryMeasurement);
-            AppendCommonTags(sb, summary.Session);
+            AppendCommonTags(sb, session);
             sb.Append(",muscle=").Append(EscapeTag(m.Muscle)).Append(",side=").Append(ChannelLabels.TagValue(m.Side));
-            sb.Append(" duration_s=").Append(summary.Duration.TotalSeconds.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-            sb.Append(",frames=").Append(m.Frames).Append("i,valid_frames=").Append(m.ValidFrames).Append('i');
-            sb.Append(",mean_rms_uv=").Append(m.MeanRmsMicrovolts.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
-            if (m.MeanMvcPercent is double mvc)
+            sb.Append(" duration_s=").Append(summary.DurationSeconds.ToString("R", inv));
+            PeriodStats work = summary.Overall.Work[m.Label], rest = summary.Overall.Rest[m.Label];
+            sb.Append(",work_valid_frames=").Append(work.ValidFrames).Append('i');
+            Field(sb, "work_mean_pct_mvc", work.MeanPctMvc);
+            Field(sb, "work_peak_pct_mvc", work.PeakPctMvc);
+            Field(sb, "work_time_in_target", work.TimeInTarget);
+            Field(sb, "rest_mean_pct_mvc", rest.MeanPctMvc);
+            Field(sb, "rest_time_in_target", rest.TimeInTarget);
+            if (summary.Calibration.TryGetValue(m.Label, out MuscleCalibration? c))
             {
-                sb.Append(",mean_mvc_pct=").Append(mvc.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+                Field(sb, "rest_uv", c.RestMicrovolts);
+                Field(sb, "mvc_uv", c.MvcMicrovolts);
             }
-            sb.Append(",in_target_pct=").Append(m.InTargetPercent.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            Field(sb, "baseline_pre_pct_mvc", summary.BaselinePre[m.Label].MeanPctMvc);
+            Field(sb, "baseline_post_pct_mvc", summary.BaselinePost[m.Label].MeanPctMvc);
             sb.Append(' ').Append(unixNs).Append('\n');
             WriteString(buffer, sb);
         }
+        var total = new StringBuilder(SummaryMeasurement);
+        AppendCommonTags(total, session);
+        total.Append(",muscle=all,side=none");
+        total.Append(" duration_s=").Append(summary.DurationSeconds.ToString("R", inv));
+        total.Append(",trials=").Append(summary.Trials.Count).Append("i,markers=").Append(summary.Markers.Count).Append('i');
+        foreach ((string muscle, double? v) in summary.Overall.Asymmetry)
+        {
+            Field(total, "asymmetry_" + EscapeKey(muscle), v);
+        }
+        foreach ((string score, double v) in summary.Outcomes)
+        {
+            Field(total, score, v);
+        }
+        total.Append(' ').Append(unixNs).Append('\n');
+        WriteString(buffer, total);
     }
+
+    private static string EscapeKey(string key) => new(key.Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '_').ToArray());
 
     private void AppendCommonTags(StringBuilder sb, HistorySession? session)
     {
@@ -206,7 +242,7 @@ public sealed class LineProtocolEncoder
         _prefixLabels = new string[muscles.Length];
         for (int i = 0; i < muscles.Length; i++)
         {
-            (string muscle, BodySide side) = HistorySeries.Identify(muscles[i].Label, muscles[i].Channel);
+            (string muscle, Side side) = HistorySeries.Identify(muscles[i].Label, muscles[i].Channel);
             var sb = new StringBuilder(ActivationMeasurement);
             // Tags in key order: the server's canonical series key, so it need not sort them.
             sb.Append(",muscle=").Append(EscapeTag(muscle));
@@ -246,9 +282,3 @@ public sealed class LineProtocolEncoder
         return written;
     }
 }
-
-/// <summary>A muscle's figures over one session.</summary>
-public sealed record MuscleSummary(string Muscle, BodySide Side, long Frames, long ValidFrames, double MeanRmsMicrovolts, double? MeanMvcPercent, double InTargetPercent);
-
-/// <summary>What <c>session_summary</c> records when a session ends.</summary>
-public sealed record SessionSummary(HistorySession Session, DateTimeOffset Start, TimeSpan Duration, IReadOnlyList<MuscleSummary> Muscles);

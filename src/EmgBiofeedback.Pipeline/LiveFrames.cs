@@ -1,16 +1,8 @@
 using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
+using EmgBiofeedback.Sessions;
 
 namespace EmgBiofeedback.Pipeline;
-
-/// <summary>Where a muscle's activation stands against its target (targets come with the clinical layer).</summary>
-public enum TargetState
-{
-    Unspecified,
-    Below,
-    Inside,
-    Above,
-}
 
 /// <summary>One muscle at one output instant.</summary>
 public readonly record struct MuscleActivation(
@@ -87,4 +79,7 @@ public sealed record LiveEvent(ulong Sequence, StationEventKind Kind, DateTimeOf
     public bool Estimated { get; init; }
     public long SampleIndex { get; init; }
     public string Label { get; init; } = "";
+
+    /// <summary>A clinical notice's details (protocol phase, calibration prompt or result), when it is one.</summary>
+    public ClinicalNotice? Clinical { get; init; }
 }

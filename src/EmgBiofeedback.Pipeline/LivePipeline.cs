@@ -1,6 +1,7 @@
 using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
 using EmgBiofeedback.Protocol;
+using EmgBiofeedback.Sessions;
 
 namespace EmgBiofeedback.Pipeline;
 
@@ -25,6 +26,12 @@ public sealed class LivePipeline : IAcquisitionSink
     private ulong _eventSequence;
     private ActivationFrame? _latest;
     private SourceKind _source;
+    private readonly Lock _clinicalGate = new();
+    private readonly List<Action<StreamPosition>> _actions = [];
+    private volatile int _pendingActions;
+    private int _acquisitionThread = -1;
+    private ClinicalSession? _clinical;
+    private ClinicalValue[] _clinicalValues = [];
 
     public LivePipeline(SignalChainOptions options, IReadOnlyList<string> labels, TimeProvider time)
     {
@@ -39,6 +46,9 @@ public sealed class LivePipeline : IAcquisitionSink
 
     /// <summary>Raised on the acquisition thread when a board's chain is (re)built, with the design's warnings.</summary>
     public event Action<IReadOnlyList<string>>? ChainWarnings;
+
+    /// <summary>Raised on the acquisition thread when a new board's chain starts (its first sample comes next).</summary>
+    public event Action? ChainStarted;
 
     /// <summary>Why the current board's samples are not processed (the chain refused its rate or scale), or null.</summary>
     public string? Refused { get; private set; }
@@ -92,11 +102,127 @@ public sealed class LivePipeline : IAcquisitionSink
         }
         Refused = null;
         _chain = new Chain(board, signal);
+        ChainStarted?.Invoke();
         if (signal.Warnings.Count > 0)
         {
             ChainWarnings?.Invoke(signal.Warnings);
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> on the acquisition thread just before the next sample is processed (by this
+    /// pipeline, and by the sinks after it: the recorder), with that sample's position on the chain's timeline. Clinical
+    /// actions go through here so that each takes effect at one exact sample, the one their annotation names. When no
+    /// sample comes within <paramref name="timeout"/> (board unplugged, a source the chain refused), it runs on the
+    /// caller's thread at the position the next sample will have.
+    /// </summary>
+    public T RunAtNextSample<T>(Func<StreamPosition, T> action, TimeSpan timeout)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        int state = 0; // 0 queued, 1 taken (by the acquisition thread or the caller)
+        void Run(StreamPosition p)
+        {
+            if (Interlocked.Exchange(ref state, 1) != 0)
+            {
+                return;
+            }
+            try
+            {
+                done.SetResult(action(p));
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        }
+        lock (_clinicalGate)
+        {
+            if (_chain is null || Environment.CurrentManagedThreadId == Volatile.Read(ref _acquisitionThread))
+            {
+                // Nothing is processed now (no sample to wait for), or the caller is the acquisition thread itself.
+                Chain? current = _chain;
+                Run(new StreamPosition(this, current is null || current.NextIndex < 0 ? 0 : current.NextIndex - current.Origin, -1));
+                return done.Task.GetAwaiter().GetResult();
+            }
+            _actions.Add(Run);
+            _pendingActions = _actions.Count;
+        }
+        if (!done.Task.Wait(timeout))
+        {
+            lock (_clinicalGate)
+            {
+                _actions.Remove(Run);
+                _pendingActions = _actions.Count;
+                Chain? chain = _chain;
+                Run(new StreamPosition(this, chain is null || chain.NextIndex < 0 ? 0 : chain.NextIndex - chain.Origin, -1));
+            }
+        }
+        return done.Task.GetAwaiter().GetResult();
+    }
+
+    /// <summary>The clinical layer of the open session, run on every frame; null between sessions.</summary>
+    public ClinicalSession? Clinical
+    {
+        get { lock (_clinicalGate) { return _clinical; } }
+    }
+
+    /// <summary>Sets (or clears) the clinical layer from the next frame on (from the acquisition thread, e.g. on <see cref="ChainStarted"/>).</summary>
+    public void AttachClinical(ClinicalSession? clinical)
+    {
+        lock (_clinicalGate)
+        {
+            new StreamPosition(this, 0, -1).SetClinical(clinical);
+        }
+    }
+
+    /// <summary>Reads the clinical session under the lock that the acquisition thread takes to feed it.</summary>
+    public T WithClinical<T>(Func<ClinicalSession?, T> read)
+    {
+        lock (_clinicalGate)
+        {
+            return read(_clinical);
+        }
+    }
+
+    /// <summary>What an action run at the next sample may do.</summary>
+    public readonly struct StreamPosition(LivePipeline pipeline, long position, long sampleIndex)
+    {
+        /// <summary>The sample's position on the chain's timeline (0 = the chain's first sample).</summary>
+        public long Position { get; } = position;
+
+        /// <summary>The sample's index on the acquisition's timeline; -1 when no sample is flowing (the action ran on the caller's thread).</summary>
+        public long SampleIndex { get; } = sampleIndex;
+
+        /// <summary>
+        /// Starts the chain afresh at this sample (filters at rest, position 0), so that a session's envelopes start with
+        /// its recording's first sample and equal, bit for bit, what an offline run of the recording computes.
+        /// </summary>
+        public StreamPosition RestartChain()
+        {
+            Chain? chain = pipeline._chain;
+            if (chain is not null)
+            {
+                chain.Signal.Reset();
+                chain.NextIndex = -1; // the next sample becomes the chain's index 0
+                chain.BlockFill = 0;
+            }
+            return new StreamPosition(pipeline, 0, SampleIndex);
+        }
+
+        /// <summary>Sets (or clears) the clinical layer run on every frame from this sample on.</summary>
+        public void SetClinical(ClinicalSession? clinical)
+        {
+            pipeline._clinical = clinical;
+            pipeline._clinicalValues = clinical is null ? [] : new ClinicalValue[clinical.Setup.ChannelCount];
+        }
+    }
+
+    /// <summary>The acquisition index of a position on the chain's timeline.</summary>
+    public long ToSampleIndex(long position) => (_chain?.Origin ?? 0) + position;
+
+    /// <summary>The stream's sample rate and output rate now, or null before a board is processed.</summary>
+    public (int SampleRateHz, double OutputRateHz, double RmsWindowMs)? Stream =>
+        _chain is { } c ? (c.Board.SampleRateHz, c.Signal.Design.OutputRateHz, c.Signal.Design.RmsWindowSamples * 1000.0 / c.Board.SampleRateHz) : null;
 
     public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts) => Process(sampleIndex, counts);
 
@@ -106,6 +232,11 @@ public sealed class LivePipeline : IAcquisitionSink
     private void Process<TCount>(long sampleIndex, ReadOnlySpan<TCount> counts)
         where TCount : unmanaged, System.Numerics.IBinaryInteger<TCount>
     {
+        _acquisitionThread = Environment.CurrentManagedThreadId;
+        if (_pendingActions > 0)
+        {
+            RunActions(sampleIndex);
+        }
         Chain? chain = _chain;
         if (chain is null)
         {
@@ -125,6 +256,20 @@ public sealed class LivePipeline : IAcquisitionSink
         if (written > 0)
         {
             PublishActivation(chain, chain.Outputs.AsSpan(0, written));
+        }
+    }
+
+    private void RunActions(long sampleIndex)
+    {
+        lock (_clinicalGate)
+        {
+            foreach (Action<StreamPosition> action in _actions.ToArray())
+            {
+                Chain? chain = _chain;
+                action(new StreamPosition(this, chain is null || chain.NextIndex < 0 ? 0 : sampleIndex - chain.Origin, sampleIndex));
+            }
+            _actions.Clear();
+            _pendingActions = 0;
         }
     }
 
@@ -175,10 +320,20 @@ public sealed class LivePipeline : IAcquisitionSink
         for (int o = 0; o < outputs.Length; o += channels)
         {
             var muscles = new MuscleActivation[channels];
-            for (int c = 0; c < channels; c++)
+            ReadOnlySpan<EnvelopeSample> envelopes = outputs.Slice(o, channels);
+            lock (_clinicalGate)
             {
-                EnvelopeSample s = outputs[o + c];
-                muscles[c] = new MuscleActivation(c, c < labels.Count ? labels[c] : $"CH{c + 1}", (float)s.RmsMicrovolts, null, TargetState.Unspecified, s.Quality, s.IsValid);
+                ClinicalSession? clinical = _clinical;
+                if (clinical is not null && clinical.Setup.ChannelCount == channels)
+                {
+                    clinical.Process(envelopes, _clinicalValues);
+                }
+                for (int c = 0; c < channels; c++)
+                {
+                    EnvelopeSample s = envelopes[c];
+                    ClinicalValue v = clinical is not null && c < _clinicalValues.Length ? _clinicalValues[c] : default;
+                    muscles[c] = new MuscleActivation(c, c < labels.Count ? labels[c] : ChannelLabels.Default(c), (float)s.RmsMicrovolts, v.MvcPercent, v.Target, s.Quality, s.IsValid);
+                }
             }
             long index = chain.Origin + outputs[o].SampleIndex;
             var frame = new ActivationFrame

@@ -116,6 +116,19 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         }
     }
 
+    /// <summary>
+    /// A clinical annotation at its own position in the file (sample instants from the file's first sample) with its
+    /// duration in instants: a window that ended now is written with its start (EDF+ lets an annotation sit in any
+    /// record). Same limits as <see cref="Mark(string, double?)"/>.
+    /// </summary>
+    public bool Mark(string text, long position, long durationInstants)
+    {
+        lock (_gate)
+        {
+            return _writer is null || Note(new BdfAnnotation(position / (double)_rate, durationInstants > 0 ? durationInstants / (double)_rate : null, text));
+        }
+    }
+
     public void OnBoard(BoardInfo board)
     {
         lock (_gate)

@@ -43,7 +43,7 @@ public sealed partial class RecordingFile : IDisposable
                 throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
                     $"{System.IO.Path.GetFileName(path)}: its rate, {first.SamplesPerRecord} samples per {h.RecordDurationSeconds:G6} s record = {SampleRateHz:G6} Hz, is above the {MaxSampleRateHz} Hz the signal chain runs (sEMG is sampled at 0.5-10 kHz)."));
             }
-            Labels = Chosen.Select(i => h.Signals[i].Label.Length > 0 ? RecordingLayout.DisplayLabel(h.Signals[i].Label) : $"CH{i + 1}").ToArray();
+            Labels = Chosen.Select(i => h.Signals[i].Label.Length > 0 ? RecordingLayout.DisplayLabel(h.Signals[i].Label) : Sessions.ChannelLabels.Default(i)).ToArray();
             RecordedSource = RecordingLayout.ParseSource(h.RecordingId);
             Scales = Chosen.Select(i => ScaleOf(h.Signals[i])).ToArray();
             _shift = Chosen.Select(i => ShiftOf(h.Signals[i])).ToArray();

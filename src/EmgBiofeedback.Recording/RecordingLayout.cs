@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Protocol;
+using EmgBiofeedback.Sessions;
 
 namespace EmgBiofeedback.Recording;
 
@@ -245,16 +246,21 @@ public static partial class RecordingLayout
     /// EDFbrowser and MNE type them as EMG.</summary>
     public const string EmgLabelPrefix = "EMG ";
 
-    /// <summary>The longest channel label a recording keeps after its "EMG " type (EDF+ labels are 16 characters).</summary>
-    public const int LabelLength = 16 - 4;
+    /// <summary>A channel's label in the file: "EMG " and the session's label as <see cref="ChannelLabels.Recorded"/> keeps it
+    /// (at most 12 characters; "CH&lt;n&gt;" when it has none).</summary>
+    public static string SignalLabel(RecordingRequest request, int channel) =>
+        EmgLabelPrefix + ChannelLabels.Recorded(channel < request.Labels.Count ? request.Labels[channel] : null, channel);
 
-    /// <summary>A channel's label in the file: "EMG " and the session's label (at most <see cref="LabelLength"/>
-    /// characters), "EMG CH&lt;n&gt;" when it has none.</summary>
-    public static string SignalLabel(RecordingRequest request, int channel)
-    {
-        string label = channel < request.Labels.Count && !string.IsNullOrWhiteSpace(request.Labels[channel]) ? request.Labels[channel].Trim() : $"CH{channel + 1}";
-        return EmgLabelPrefix + Truncate(label, LabelLength).Trim();
-    }
+    /// <summary>
+    /// True for the annotations the station writes about itself (session start and stop, gaps, padding, lost notes,
+    /// the source, device events): never a clinician's marker.
+    /// </summary>
+    public static bool IsStationNote(string text) =>
+        text is SessionStart or SessionStop
+        || text.StartsWith("Gap ", StringComparison.Ordinal) || text.StartsWith("Gaps ", StringComparison.Ordinal)
+        || text.StartsWith("Padding ", StringComparison.Ordinal) || text.EndsWith(" annotations lost", StringComparison.Ordinal)
+        || text.StartsWith("Source", StringComparison.Ordinal) || text.StartsWith("Board reconfigured", StringComparison.Ordinal)
+        || Enum.GetNames<StationEventKind>().Any(k => text.StartsWith(k + ": ", StringComparison.Ordinal));
 
     /// <summary>A label as a display and the history name the channel: without the "EMG " type EDF+ puts first.</summary>
     public static string DisplayLabel(string fileLabel) =>

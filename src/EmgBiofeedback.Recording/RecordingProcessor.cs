@@ -30,9 +30,12 @@ public static class RecordingProcessor
 
     /// <summary>Runs the whole recording; <paramref name="onOutputs"/> gets each block's envelopes (frame-major).</summary>
     /// <returns>Sample instants processed (gaps not counted).</returns>
-    public static long Run(RecordingFile recording, SignalChainOptions options, Action<ReadOnlySpan<EnvelopeSample>>? onOutputs = null)
+    public static long Run(RecordingFile recording, SignalChainOptions options, Action<ReadOnlySpan<EnvelopeSample>>? onOutputs = null) =>
+        Run(recording, CreateChain(recording, options), onOutputs);
+
+    /// <summary>Runs the whole recording through <paramref name="chain"/> (made by <see cref="CreateChain"/>, fresh).</summary>
+    public static long Run(RecordingFile recording, SignalChain chain, Action<ReadOnlySpan<EnvelopeSample>>? onOutputs = null)
     {
-        SignalChain chain = CreateChain(recording, options);
         int n = recording.SamplesPerRecord, channels = recording.ChannelCount;
         bool narrow = recording.FitsUInt16;
         ushort[] counts16 = narrow ? new ushort[n * channels] : [];

@@ -45,42 +45,32 @@ internal sealed class HistoryWorker(
         await service.RunAsync(frames, stoppingToken);
     }
 
-    public void SessionStarted(Session session, IReadOnlyList<string> labels)
+    public void SessionStarted(Session session, IReadOnlyList<string> labels, long firstSampleIndex)
     {
-        // The montage reaches history through the channel labels the session manager set (as in the recording).
-        _session = new HistorySession(session.SessionId, session.PatientCode, recording.Value.Station, OpenedRecordingTimeline());
+        // The montage reaches history through the channel labels the session manager set (as in the recording); the
+        // points are stamped on the recording's timeline, which starts with this sample.
+        SessionTimeline? timeline = recorder.IsRecording && recorder.CurrentStart is { } start && firstSampleIndex >= 0 && pipeline.Stream is { } stream
+            ? SessionTimeline.Create(start, firstSampleIndex, stream.SampleRateHz, stream.OutputRateHz)
+            : null;
+        _session = new HistorySession(session.SessionId, session.PatientCode, recording.Value.Station, timeline);
         _service?.RecordEvent("session_started", session.SessionId, session.StartedAt);
     }
 
-    public void SessionStopped(Sessions.SessionSummary summary)
+    public void Annotated(ClinicalAnnotation annotation, DateTimeOffset time)
     {
-        _service?.RecordEvent("session_stopped", summary.Session.SessionId, summary.StoppedAt);
+        if (annotation.Kind is ClinicalAnnotationKind.Marker or ClinicalAnnotationKind.Target or ClinicalAnnotationKind.Protocol or ClinicalAnnotationKind.CalibrationReused)
+        {
+            _service?.RecordEvent(annotation.Kind == ClinicalAnnotationKind.Marker ? "marker" : "clinical", annotation.Text, time);
+        }
+    }
+
+    public void SessionStopped(StoppedSession stopped)
+    {
+        if (_session is { } session && stopped.Summary is { } summary)
+        {
+            _service?.RecordSummary(session, summary, stopped.StoppedAt);
+        }
+        _service?.RecordEvent("session_stopped", stopped.Session.SessionId, stopped.StoppedAt);
         _session = null;
     }
-
-    /// <summary>
-    /// The timeline of the recording the recorder (an earlier observer) has just opened for this session, or null
-    /// when nothing is being recorded (the points then take the host-fitted clock). The recorder does not publish
-    /// the acquisition index of its first sample, so it is inferred from its position; the two counters are read
-    /// until stable, which leaves a window of one sample being handed from the pipeline to the recorder.
-    /// </summary>
-    private SessionTimeline? OpenedRecordingTimeline()
-    {
-        if (!recorder.IsRecording || recorder.CurrentStart is not { } start || pipeline.Latest is not { SampleIndex: > 0 } latest || pipeline.OutputRateHz <= 0)
-        {
-            return null;
-        }
-        int rate = (int)Math.Round(latest.SampleIndex / latest.SampleTimeSeconds); // frames carry index and index / rate
-        long position, next;
-        do
-        {
-            position = recorder.Position;
-            next = pipeline.CurrentSampleIndex;
-        }
-        while (position != recorder.Position);
-        // The header's own start time: reading the clock again here could fall in the next second.
-        return SessionTimeline.ForOpenedRecording(start, next, position, rate, pipeline.OutputRateHz);
-    }
-
-    public void MarkerAdded(Marker marker) => _service?.RecordEvent("marker", marker.Label, marker.Time);
 }

@@ -9,7 +9,6 @@ using Grpc.AspNetCore.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
-using SessionOptions = EmgBiofeedback.Sessions.SessionOptions;
 using V1 = EmgBiofeedback.Contracts.V1;
 
 namespace EmgBiofeedback.Server;
@@ -58,7 +57,6 @@ public static partial class HostSetup
             sp.GetRequiredService<RecordingsFolder>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<Recorder>>()));
-        services.AddSingleton<ISessionObserver, SessionRecording>();
         services.AddOptions<HistoryOptions>().Bind(builder.Configuration.GetSection(HistoryOptions.SectionName)).ValidateOnStart()
             .PostConfigure<IOptions<RecorderOptions>>((history, recording) =>
             {
@@ -105,7 +103,17 @@ public static partial class HostSetup
         services.AddSingleton<StationMetrics>();
         services.AddOptions<SessionOptions>().Bind(builder.Configuration.GetSection(SessionOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>();
-        services.AddSingleton<SessionManager>();
+        services.AddSingleton(sp => new CalibrationStore(sp.GetRequiredService<IOptions<RecorderOptions>>().Value.Folder));
+        services.AddSingleton(sp => new ProtocolStore(sp.GetRequiredService<IOptions<RecorderOptions>>().Value.Folder));
+        services.AddSingleton(sp => new SessionManager(
+            sp.GetRequiredService<LivePipeline>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetServices<ISessionObserver>(),
+            sp.GetRequiredService<IOptions<SessionOptions>>(),
+            sp.GetRequiredService<Recorder>(),
+            sp.GetRequiredService<CalibrationStore>(),
+            sp.GetRequiredService<IOptions<RecorderOptions>>(),
+            sp.GetRequiredService<ILogger<SessionManager>>()));
         services.AddSingleton<DeliveryLatency>();
         services.AddHostedService<AcquisitionWorker>();
         services.AddHostedService<StatusReporter>();
@@ -227,6 +235,7 @@ public static partial class HostSetup
         app.MapGrpcService<LiveService>();
         app.MapGrpcService<SessionsService>();
         app.MapGrpcService<ReplaysService>();
+        app.MapReports();
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().RequireAuthorization(ApiRoles.ViewPolicy);
         return app;

@@ -175,6 +175,11 @@ internal static class ProtoMapping
             StationEventKind.Marker => V1.EventKind.Marker,
             StationEventKind.SourceChanged => V1.EventKind.SourceChanged,
             StationEventKind.SourceRefused => V1.EventKind.SourceRefused,
+            StationEventKind.ProtocolPhase => V1.EventKind.ProtocolPhase,
+            StationEventKind.CalibrationPrompt => V1.EventKind.CalibrationPrompt,
+            StationEventKind.CalibrationResult => V1.EventKind.CalibrationResult,
+            StationEventKind.TargetSet => V1.EventKind.TargetSet,
+            StationEventKind.Clinical => V1.EventKind.Clinical,
             _ => V1.EventKind.Unspecified,
         },
         Message = e.Message,
@@ -182,16 +187,63 @@ internal static class ProtoMapping
         Estimated = e.Estimated,
         SampleIndex = e.SampleIndex,
         Label = e.Label,
+        Phase = e.Clinical is { Kind: Sessions.NoticeKind.ProtocolPhase } n ? (V1.Phase)n.Phase : V1.Phase.Unspecified,
+        Trial = (uint)(e.Clinical?.Trial ?? 0),
+        Trials = (uint)(e.Clinical?.Trials ?? 0),
+        SecondsLeft = e.Clinical?.SecondsLeft ?? 0,
+        Instruction = e.Clinical?.Instruction ?? "",
+        Refusals = { (e.Clinical?.Result?.Refused ?? []).Select(r => new V1.ChannelRefusal { Label = r.Label, Reason = r.Reason }) },
+        StepDone = e.Clinical?.Kind == Sessions.NoticeKind.CalibrationDone,
     };
 
-    public static V1.Session ToProto(Sessions.Session s)
+    public static V1.Session ToProto(Session s)
     {
-        var message = new V1.Session { SessionId = s.SessionId, PatientCode = s.PatientCode, StartedAt = Timestamp.FromDateTimeOffset(s.StartedAt) };
-        foreach (Sessions.MontageEntry m in s.Montage)
+        var message = new V1.Session { SessionId = s.SessionId, PatientCode = s.PatientCode, StartedAt = Timestamp.FromDateTimeOffset(s.StartedAt), MontageName = s.Montage.Name };
+        foreach (Sessions.MontageEntry m in s.Montage.Entries)
         {
-            message.Montage.Add(new V1.MontageEntry { Channel = (uint)m.Channel, Muscle = m.Muscle, Side = (V1.Side)m.Side });
+            message.Montage.Add(ToProto(m));
         }
         return message;
+    }
+
+    public static V1.MontageEntry ToProto(Sessions.MontageEntry m) => new() { Channel = (uint)m.Channel, Muscle = m.Muscle, Side = (V1.Side)m.Side };
+
+    public static V1.MuscleCalibration ToProto(string label, Sessions.MuscleCalibration c) => new()
+    {
+        Label = label,
+        RestUv = c.RestMicrovolts,
+        MvcUv = c.MvcMicrovolts,
+        Method = c.Method,
+        CalibratedAt = Timestamp.FromDateTimeOffset(c.CalibratedAt),
+    };
+
+    public static V1.StoredCalibration ToProto(StoredCalibration stored)
+    {
+        var message = new V1.StoredCalibration { PatientCode = stored.PatientCode, SavedAt = Timestamp.FromDateTimeOffset(stored.SavedAt) };
+        message.Muscles.AddRange(stored.Muscles.Select(m => ToProto(m.Key, m.Value)));
+        return message;
+    }
+
+    public static V1.ProtocolTemplate ToProto(Sessions.ProtocolTemplate t) => new()
+    {
+        Name = t.Name,
+        PreBaselineSeconds = t.PreBaselineSeconds,
+        Trials = (uint)t.Trials,
+        WorkSeconds = t.WorkSeconds,
+        RestSeconds = t.RestSeconds,
+        PostBaselineSeconds = t.PostBaselineSeconds,
+        WorkInstruction = t.WorkInstruction,
+        RestInstruction = t.RestInstruction,
+        BaselineInstruction = t.BaselineInstruction,
+    };
+
+    public static Sessions.ProtocolTemplate FromProto(V1.ProtocolTemplate t)
+    {
+        var defaults = Sessions.ProtocolTemplate.Default;
+        return new(t.Name, t.PreBaselineSeconds, (int)Math.Min(t.Trials, int.MaxValue), t.WorkSeconds, t.RestSeconds, t.PostBaselineSeconds,
+            t.WorkInstruction.Length > 0 ? t.WorkInstruction : defaults.WorkInstruction,
+            t.RestInstruction.Length > 0 ? t.RestInstruction : defaults.RestInstruction,
+            t.BaselineInstruction.Length > 0 ? t.BaselineInstruction : defaults.BaselineInstruction);
     }
 
     /// <summary>Quality bits on the wire equal the signal chain's flags.</summary>

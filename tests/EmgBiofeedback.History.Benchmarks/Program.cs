@@ -9,6 +9,7 @@ using InfluxDB.Client;
 using InfluxDB.Client.Api.Domain;
 using InfluxDB.Client.Writes;
 using Microsoft.Extensions.Logging.Abstractions;
+using EmgBiofeedback.Sessions;
 
 // Sustained throughput of the history writer into a real server speaking InfluxDB's v2 write API
 // (Debian's victoria-metrics on loopback), beside InfluxDB.Client's own WriteApi + PointData with the

@@ -5,6 +5,7 @@ using EmgBiofeedback.Dsp;
 using EmgBiofeedback.Pipeline;
 using EmgBiofeedback.Protocol;
 using EmgBiofeedback.Recording;
+using EmgBiofeedback.Sessions;
 
 namespace EmgBiofeedback.History.Tests;
 
@@ -80,7 +81,7 @@ public sealed class BackfillTests
         Assert.Equal(8, stored.Count); // the same 8 series, none beside them
         foreach (string label in labels)
         {
-            (string muscle, BodySide side) = ChannelLabels.Parse(label);
+            (string muscle, Side side) = ChannelLabels.Parse(label);
             Series series = Assert.Single(stored, s => s.Labels["muscle"] == muscle && s.Labels["side"] == ChannelLabels.TagValue(side));
             Assert.Equal(
                 new Dictionary<string, string> { ["__name__"] = "activation_rms_uv", ["muscle"] = muscle, ["side"] = ChannelLabels.TagValue(side),
@@ -105,7 +106,7 @@ public sealed class BackfillTests
         Assert.Equal(header.PatientId.Split(' ')[0], HistorySeries.RecordedField(request.PatientCode));
         for (int c = 0; c < 3; c++)
         {
-            Assert.Equal(RecordingLayout.DisplayLabel(header.Signals[c].Label.Trim()), HistorySeries.RecordedLabel(request.Labels[c], c));
+            Assert.Equal(RecordingLayout.DisplayLabel(header.Signals[c].Label.Trim()), ChannelLabels.Recorded(request.Labels[c], c));
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using EmgBiofeedback.Dsp;
 using EmgBiofeedback.Pipeline;
+using EmgBiofeedback.Sessions;
 
 namespace EmgBiofeedback.History.Tests;
 
@@ -81,11 +82,11 @@ public sealed class EncoderAndOptionsTests
     }
 
     [Theory]
-    [InlineData("SCM L", "SCM", BodySide.Left)]
-    [InlineData("UT right", "UT", BodySide.Right)]
-    [InlineData("Splenius", "Splenius", BodySide.None)]
-    [InlineData("Levator scap R", "Levator scap", BodySide.Right)]
-    public void Muscle_and_side_come_from_the_channel_label(string label, string muscle, BodySide side) =>
+    [InlineData("SCM L", "SCM", Side.Left)]
+    [InlineData("UT right", "UT", Side.Right)]
+    [InlineData("Splenius", "Splenius", Side.Unspecified)]
+    [InlineData("Levator scap R", "Levator scap", Side.Right)]
+    public void Muscle_and_side_come_from_the_channel_label(string label, string muscle, Side side) =>
         Assert.Equal((muscle, side), ChannelLabels.Parse(label));
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Net;
 using EmgBiofeedback.Pipeline;
 using Microsoft.Extensions.Logging;
+using EmgBiofeedback.Sessions;
 
 namespace EmgBiofeedback.History.Tests;
 
@@ -123,7 +124,7 @@ public sealed class HistoryServerTests
         string[] labels = published[0].Muscles.Select(m => m.Label).ToArray();
         for (int ch = 0; ch < labels.Length; ch++)
         {
-            (string muscle, BodySide side) = ChannelLabels.Parse(labels[ch]);
+            (string muscle, Side side) = ChannelLabels.Parse(labels[ch]);
             Series series = Assert.Single(stored, s => s.Labels["muscle"] == muscle && s.Labels["side"] == ChannelLabels.TagValue(side));
             Assert.Equal(("S-2026-001", "P017", "station-1"), (series.Labels["session"], series.Labels["patient"], series.Labels["station"]));
             Assert.Equal(published.Count, series.Values.Length);

@@ -3,11 +3,13 @@ using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
 using EmgBiofeedback.Pipeline;
 using EmgBiofeedback.Protocol;
+using EmgBiofeedback.Recording;
 using EmgBiofeedback.Sessions;
+using SessionOptions = EmgBiofeedback.Server.SessionOptions;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
-namespace EmgBiofeedback.Recording.Tests;
+namespace EmgBiofeedback.Server.Tests;
 
 /// <summary>
 /// The session: 1% garbage bytes on the serial line and a marker flood, through the real decoder and
@@ -54,12 +56,13 @@ public sealed class NoisyLineSessionTests : IDisposable
         var time = new InstantClock(rate);
         var pipeline = new LivePipeline(new SignalChainOptions(), [], TimeProvider.System);
         var recorder = new Recorder(new RecorderOptions { Station = "bench-2" }, new RecordingsFolder(_folder), TimeProvider.System);
-        var observer = new RecordingObserver(recorder);
-        var sessions = new SessionManager(pipeline, time, [observer], Options.Create(new SessionOptions()));
+        var observer = new MarkerObserver();
+        var sessions = new SessionManager(pipeline, time, [observer], Options.Create(new SessionOptions()), recorder,
+            recording: Options.Create(new RecorderOptions { Station = "bench-2" }));
         var flood = new MarkerFlood(sessions, time, rate);
         var link = new OneStreamLink(bytes.ToArray());
         var loop = new AcquisitionLoop(link, [recorder, flood], new AcquisitionOptions(), TimeProvider.System, NullLogger<AcquisitionLoop>.Instance);
-        sessions.Start("P-7F3A", [], 0);
+        sessions.Start("P-7F3A", Montage.Create([]), 0);
         using var stop = new CancellationTokenSource();
         Task run = loop.RunAsync(stop.Token);
         await link.Drained.WaitAsync(TimeSpan.FromSeconds(60));
@@ -120,20 +123,19 @@ public sealed class NoisyLineSessionTests : IDisposable
         public override DateTimeOffset GetUtcNow() => Start.AddSeconds(Instant / (double)rate);
     }
 
-    private sealed class RecordingObserver(Recorder recorder) : ISessionObserver
+    private sealed class MarkerObserver : ISessionObserver
     {
         public List<string> Accepted { get; } = [];
 
-        public void SessionStarted(Session session, IReadOnlyList<string> labels) =>
-            recorder.Start(new RecordingRequest("bench-2", session.SessionId, session.PatientCode, labels));
-
-        public void SessionStopped(SessionSummary summary) => recorder.Stop();
-
-        public void MarkerAdded(Marker marker)
+        public void SessionStarted(Session session, IReadOnlyList<string> labels, long firstSampleIndex)
         {
-            Accepted.Add(marker.Label);
-            recorder.Mark(marker.Label);
         }
+
+        public void SessionStopped(StoppedSession stopped)
+        {
+        }
+
+        public void Annotated(ClinicalAnnotation annotation, DateTimeOffset time) => Accepted.Add(annotation.Text);
     }
 
     /// <summary>A client hammering AddMarker: 30 attempts every 10 ms of the stream, on the acquisition thread.</summary>

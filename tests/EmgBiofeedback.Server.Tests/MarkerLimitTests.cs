@@ -1,9 +1,10 @@
 using EmgBiofeedback.Dsp;
 using EmgBiofeedback.Pipeline;
 using EmgBiofeedback.Sessions;
+using SessionOptions = EmgBiofeedback.Server.SessionOptions;
 using Microsoft.Extensions.Options;
 
-namespace EmgBiofeedback.Recording.Tests;
+namespace EmgBiofeedback.Server.Tests;
 
 /// <summary>Marker floods are refused by the session (gRPC ResourceExhausted) before anything is recorded.</summary>
 public sealed class MarkerLimitTests
@@ -17,9 +18,9 @@ public sealed class MarkerLimitTests
     private sealed class Markers : ISessionObserver
     {
         public List<string> Added { get; } = [];
-        public void SessionStarted(Session session, IReadOnlyList<string> labels) { }
-        public void SessionStopped(SessionSummary summary) { }
-        public void MarkerAdded(Marker marker) => Added.Add(marker.Label);
+        public void SessionStarted(Session session, IReadOnlyList<string> labels, long firstSampleIndex) { }
+        public void SessionStopped(StoppedSession stopped) { }
+        public void Annotated(ClinicalAnnotation annotation, DateTimeOffset time) => Added.Add(annotation.Text);
     }
 
     private static (SessionManager Sessions, ManualClock Clock, Markers Observer) Start(SessionOptions options)
@@ -27,7 +28,7 @@ public sealed class MarkerLimitTests
         var clock = new ManualClock();
         var observer = new Markers();
         var sessions = new SessionManager(new LivePipeline(new SignalChainOptions(), [], clock), clock, [observer], Options.Create(options));
-        sessions.Start("P-7F3A", [], 0);
+        sessions.Start("P-7F3A", Montage.Create([]), 0);
         return (sessions, clock, observer);
     }
 
