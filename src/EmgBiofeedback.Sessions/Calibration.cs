@@ -53,9 +53,12 @@ public sealed class CalibrationSettings
     /// <summary>The window over which each contraction's peak mean is taken, seconds.</summary>
     public const double PeakWindowSeconds = 1;
 
-    /// <summary>The method stored with every MVC this configuration produces.</summary>
-    public string MvcMethod(double rmsWindowMs) => string.Create(CultureInfo.InvariantCulture,
-        $"median over {Contractions} isometric MVCs of {ContractionSeconds:0.##} s of the highest 1-s mean of the RMS envelope ({rmsWindowMs:0.##} ms window)");
+    /// <summary>
+    /// The method stored with an MVC, from the windows actually used (so an offline analysis of the recording, which
+    /// sees only the windows, states the same method).
+    /// </summary>
+    public static string MvcMethod(int contractions, double contractionSeconds, double rmsWindowMs) => string.Create(CultureInfo.InvariantCulture,
+        $"median over {contractions} isometric MVC{(contractions == 1 ? "" : "s")} of {contractionSeconds:0.##} s of the highest 1-s mean of the RMS envelope ({rmsWindowMs:0.##} ms window)");
 
     public string RestMethod => string.Create(CultureInfo.InvariantCulture, $"mean RMS envelope over {RestSeconds:0.##} s at rest");
 }

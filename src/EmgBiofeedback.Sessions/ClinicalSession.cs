@@ -316,7 +316,7 @@ public sealed class ClinicalSession
         }
         else if (!_roundRefusal.ContainsKey(label))
         {
-            _calibration[c] = new MuscleCalibration(rest, mvc, _setup.Calibration.MvcMethod(_setup.RmsWindowMs), CalibratedAt(a));
+            _calibration[c] = new MuscleCalibration(rest, mvc, CalibrationSettings.MvcMethod(values.Count, a.Duration / _setup.SampleRateHz, _setup.RmsWindowMs), CalibratedAt(a));
         }
         bool refusedNow = _roundRefusal.TryGetValue(label, out string? reason);
         if (refusedNow)
