@@ -31,16 +31,22 @@ internal static class Program
 
         var source = new Argument<FileInfo>("source") { Description = "BioSPPy text (.txt) or CSV (.csv) file of ADC counts." };
         var outBdf = new Option<FileInfo>("--out") { Description = "File to write: .bdf writes BDF+ (24-bit), .edf writes EDF+ (16-bit).", Required = true };
-        var rate = new Option<double?>("--rate") { Description = "Sample rate, whole Hz (required for CSV)." };
+        var rate = new Option<double?>("--rate") { Description = "Sample rate, whole Hz. Required for CSV unless its header row has a time column (time, time_s or timestamp, in seconds) with a constant step, which then gives the rate; refused when the file's own rate differs (more than 0.1 % for a time column)." };
         var bits = new Option<int?>("--bits") { Description = "ADC resolution, bits (required for CSV)." };
         var refMv = new Option<int>("--reference-mv") { Description = "ADC reference, mV (BITalino: 3300).", DefaultValueFactory = _ => 3300 };
         var gain = new Option<double>("--gain") { Description = "Sensor gain, V/V (BITalino EMG: 1009).", DefaultValueFactory = _ => 1009 };
-        var import = new Command("import", "Converts a BioSPPy text or CSV file of counts to BDF+ (.bdf) or EDF+ (.edf).") { source, outBdf, rate, bits, refMv, gain };
+        var importLabels = new Option<string?>("--labels") { Description = "Channel labels, comma-separated, one per data column (\"SCM L,SCM R,UT L,UT R\"; up to 12 printable ASCII characters each). Refused when the file's header names the channels differently." };
+        var events = new Option<FileInfo?>("--events") { Description = "BIDS-style events file (tab-separated; columns onset, duration, trial_type; seconds from the first sample; duration n/a = an instant): each row becomes an annotation." };
+        var import = new Command("import", "Converts a BioSPPy text or CSV file of counts to BDF+ (.bdf) or EDF+ (.edf).") { source, outBdf, rate, bits, refMv, gain, importLabels, events };
         import.SetAction(r => Run(() =>
         {
-            Importers.Import(r.GetValue(source)!.FullName, r.GetValue(outBdf)!.FullName,
-                new ImportScaling(r.GetValue(refMv), r.GetValue(gain), r.GetValue(bits), r.GetValue(rate)));
-            Console.WriteLine($"Wrote {r.GetValue(outBdf)!.FullName}");
+            string? labelList = r.GetValue(importLabels);
+            ImportResult result = Importers.Import(r.GetValue(source)!.FullName, r.GetValue(outBdf)!.FullName,
+                new ImportScaling(r.GetValue(refMv), r.GetValue(gain), r.GetValue(bits), r.GetValue(rate)),
+                labels: labelList is null ? null : Importers.ParseLabels(labelList), events: r.GetValue(events)?.FullName);
+            Console.WriteLine($"Wrote {result.Destination}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{result.Labels.Count} channel{(result.Labels.Count == 1 ? "" : "s")} ({Printable(string.Join(", ", result.Labels))}) x {result.Samples} samples at {result.SampleRateHz} Hz{(result.RateFromTimeColumn ? " (from the time column)" : "")}, {result.Events} event{(result.Events == 1 ? "" : "s")}."));
         }));
 
         var csv = new Option<FileInfo>("--csv") { Description = "CSV file to write (digital value and physical value per signal; voltages in µV).", Required = true };

@@ -27,7 +27,7 @@ public sealed class ImportTests : IDisposable
         return s.ToString();
     }
 
-    private static void AssertOneLineError((int ExitCode, string Output, string Errors) run, string mustName)
+    internal static void AssertOneLineError((int ExitCode, string Output, string Errors) run, string mustName)
     {
         Assert.Equal(2, run.ExitCode);
         string error = run.Errors.Trim();
