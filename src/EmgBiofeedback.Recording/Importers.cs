@@ -236,7 +236,7 @@ public static class Importers
     private static string Quoted(IEnumerable<string> labels) => string.Join(", ", labels.Select(l => $"\"{l}\""));
 
     /// <summary>
-    /// Refuses a label a recording would not keep as given: empty, longer than <see cref="RecordingLayout.LabelLength"/>,
+    /// Refuses a label a recording would not keep as given: empty, longer than <see cref="Sessions.ChannelLabels.MaxLength"/>,
     /// not printable ASCII (EDF+ header fields), or the same as another channel's (a label must name one signal).
     /// </summary>
     private static string[] CheckLabels(string[] labels, Func<int, string> label, string where, bool fromFile)
@@ -249,9 +249,9 @@ public static class Importers
             {
                 throw Refuse($"{label(i)} is empty: every channel needs a label.");
             }
-            if (l.Length > RecordingLayout.LabelLength)
+            if (l.Length > Sessions.ChannelLabels.MaxLength)
             {
-                throw Refuse($"{label(i)} \"{l}\" is {l.Length} characters: a recording keeps {RecordingLayout.LabelLength} (EDF+ labels hold 16, \"{RecordingLayout.EmgLabelPrefix}\" first).");
+                throw Refuse($"{label(i)} \"{l}\" is {l.Length} characters: a recording keeps {Sessions.ChannelLabels.MaxLength} (EDF+ labels hold 16, \"{RecordingLayout.EmgLabelPrefix}\" first).");
             }
             int bad = l.AsSpan().IndexOfAnyExceptInRange(' ', '~');
             if (bad >= 0)

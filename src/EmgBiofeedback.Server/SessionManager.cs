@@ -73,7 +73,7 @@ public sealed class SessionLimitException(string message) : Exception(message);
 /// </summary>
 public sealed partial class SessionManager
 {
-    private static readonly TimeSpan ActionTimeout = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ActionTimeout = TimeSpan.FromSeconds(5);
     private readonly LivePipeline _pipeline;
     private readonly TimeProvider _time;
     private readonly IEnumerable<ISessionObserver> _observers;
@@ -119,7 +119,8 @@ public sealed partial class SessionManager
         get { lock (_gate) { return _last; } }
     }
 
-    /// <param name="montage">The montage; null for the default preset.</param>
+    /// <param name="montage">The montage; null for the station's own (its channel labels, e.g. Live:ChannelLabels or the
+    /// simulated board's muscles) when they name muscles, else the default preset.</param>
     /// <param name="lostSamplesSoFar">The acquisition's lost-sample count now, to report the session's own losses.</param>
     public Session Start(string patientCode, Montage? montage, long lostSamplesSoFar, IReadOnlyDictionary<string, double>? outcomes = null)
     {
@@ -128,7 +129,7 @@ public sealed partial class SessionManager
             throw new SessionRuleException("patient_code", "patient_code must be 1-32 letters, digits, '-' or '_' (a pseudonymous code, never a name).");
         }
         int channels = _pipeline.ChannelCount;
-        montage = (montage ?? Montage.Default).On(channels);
+        montage = (montage ?? StationMontage()).On(channels);
         foreach ((string score, double value) in outcomes ?? new Dictionary<string, double>())
         {
             // Checked before anything opens: an out-of-range score refuses the start.
@@ -171,6 +172,12 @@ public sealed partial class SessionManager
             }, ActionTimeout);
             return session;
         }
+    }
+
+    private Montage StationMontage()
+    {
+        Montage station = Montage.FromLabels(_pipeline.Labels);
+        return station.Entries.Count > 0 ? Montage.Create(station.Entries, 0, "station") : Montage.Default;
     }
 
     /// <summary>A session's clinical layer, once the stream's shape is known (else when the board's chain starts).</summary>

@@ -18,9 +18,9 @@ internal sealed class SessionsService(SessionManager sessions, AcquisitionLoop a
             {
                 throw new SessionRuleException("montage.side", "montage.side is not a Side.");
             }
-            Montage montage = request.Montage.Count > 0
+            Montage? montage = request.Montage.Count > 0
                 ? Montage.Create(request.Montage.Select(m => new MontageEntry((int)m.Channel, m.Muscle, (Side)m.Side)))
-                : Montage.Preset(request.MontagePreset.Length > 0 ? request.MontagePreset : "default");
+                : request.MontagePreset.Length > 0 ? Montage.Preset(request.MontagePreset) : null;
             Session session = sessions.Start(request.PatientCode, montage, acquisition.Counters.LostFrames, Outcomes(request.Outcomes));
             V1.Session message = ProtoMapping.ToProto(session);
             if (StoredOrNull(session.PatientCode) is { } stored)
