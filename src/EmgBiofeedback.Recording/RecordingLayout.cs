@@ -260,6 +260,7 @@ public static partial class RecordingLayout
         || text.StartsWith("Gap ", StringComparison.Ordinal) || text.StartsWith("Gaps ", StringComparison.Ordinal)
         || text.StartsWith("Padding ", StringComparison.Ordinal) || text.EndsWith(" annotations lost", StringComparison.Ordinal)
         || text.StartsWith("Source", StringComparison.Ordinal) || text.StartsWith("Board reconfigured", StringComparison.Ordinal)
+        || text.StartsWith("Imported from ", StringComparison.Ordinal)
         || Enum.GetNames<StationEventKind>().Any(k => text.StartsWith(k + ": ", StringComparison.Ordinal));
 
     /// <summary>A label as a display and the history name the channel: without the "EMG " type EDF+ puts first.</summary>

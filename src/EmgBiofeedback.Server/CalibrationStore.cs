@@ -57,9 +57,20 @@ public sealed partial class CalibrationStore(string folder)
                 w.WriteEndObject();
                 w.WriteEndObject();
             }
+            if (SaveDelay > TimeSpan.Zero)
+            {
+                Thread.Sleep(SaveDelay); // fault injection: the complete new file waits beside the old one
+            }
             output.Commit();
         }
     }
+
+    /// <summary>
+    /// Fault injection for the crash tests (docs/reliability.md): EMG_TEST_CALIBRATION_SAVE_DELAY_MS holds a save between
+    /// writing the new file and renaming it over the old one, so a test can kill the process at that moment.
+    /// </summary>
+    private static readonly TimeSpan SaveDelay = int.TryParse(Environment.GetEnvironmentVariable("EMG_TEST_CALIBRATION_SAVE_DELAY_MS"), out int ms) && ms > 0
+        ? TimeSpan.FromMilliseconds(Math.Min(ms, 60_000)) : TimeSpan.Zero;
 
     /// <summary>The stored calibration, or null when there is none. A damaged file is reported, never used and never deleted.</summary>
     public StoredCalibration? Load(string station, string patientCode)

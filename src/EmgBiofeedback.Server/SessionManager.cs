@@ -339,10 +339,7 @@ public sealed partial class SessionManager
 
     public Marker AddMarker(string label)
     {
-        if (string.IsNullOrWhiteSpace(label) || label.Length > 64 || label.Any(char.IsControl))
-        {
-            throw new SessionRuleException("label", "label must be 1-64 printable characters.");
-        }
+        ClinicalSession.CheckMarker(label, RecordingLayout.IsStationNote);
         lock (_gate)
         {
             if (_current is null)

@@ -15,6 +15,12 @@ public enum ClinicalAnnotationKind
     /// <summary>"calibration mvc &lt;label&gt;": one maximal contraction's window (duration).</summary>
     CalibrationMvc,
 
+    /// <summary>
+    /// "calibration mvc &lt;label&gt; done" / "... abort" (instant): the guided step's end; its contractions are judged
+    /// together (done) or discarded (abort). Without it (a file made elsewhere), the next other annotation ends the step.
+    /// </summary>
+    CalibrationMvcEnd,
+
     /// <summary>"calibration reused &lt;label&gt; rest &lt;µV&gt; mvc &lt;µV&gt; from &lt;date&gt;": a stored calibration applied (instant).</summary>
     CalibrationReused,
 
@@ -62,6 +68,8 @@ public sealed partial record ClinicalAnnotation(ClinicalAnnotationKind Kind, lon
     public const string BaselinePostText = "baseline post";
 
     public static string CalibrationMvcText(string label) => $"calibration mvc {label}";
+
+    public static string CalibrationMvcEndText(string label, bool done) => $"calibration mvc {label} {(done ? "done" : "abort")}";
 
     public static string TrialText(int n, bool work) => $"trial {n} {(work ? "work" : "rest")}";
 
@@ -133,6 +141,11 @@ public sealed partial record ClinicalAnnotation(ClinicalAnnotationKind Kind, lon
         {
             return new(ClinicalAnnotationKind.Trial, position, duration, t) { Trial = int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), Flag = m.Groups[2].Value == "work" };
         }
+        m = MvcEndPattern().Match(t);
+        if (m.Success)
+        {
+            return new(ClinicalAnnotationKind.CalibrationMvcEnd, position, duration, t) { Label = m.Groups[1].Value, Flag = m.Groups[2].Value == "done" };
+        }
         m = MvcPattern().Match(t);
         if (m.Success)
         {
@@ -193,6 +206,9 @@ public sealed partial record ClinicalAnnotation(ClinicalAnnotationKind Kind, lon
 
     [GeneratedRegex(@"^calibration mvc " + LabelGroup + @"\z")]
     private static partial Regex MvcPattern();
+
+    [GeneratedRegex(@"^calibration mvc " + LabelGroup + @" (done|abort)\z")]
+    private static partial Regex MvcEndPattern();
 
     [GeneratedRegex(@"^calibration reused " + LabelGroup + " rest " + NumberGroup + " mvc " + NumberGroup + @" from (\S+)\z")]
     private static partial Regex ReusedPattern();

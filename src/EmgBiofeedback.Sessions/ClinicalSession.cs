@@ -94,9 +94,6 @@ public sealed class ClinicalSession
     private readonly List<ClinicalAnnotation> _applied = [];
     private readonly List<(long Position, string Label, TargetSpec? Spec)> _targetHistory = [];
     private readonly Dictionary<string, double> _roundRest = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, List<double>> _roundMvc = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, string> _roundRefusal = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, MuscleCalibration?> _beforeRound = new(StringComparer.OrdinalIgnoreCase);
     private readonly FrameStore _frames;
     private Procedure? _procedure;
 
@@ -196,13 +193,27 @@ public sealed class ClinicalSession
     }
 
     /// <summary>Applies every queued annotation now (the end of an offline analysis: windows that end after the last frame).</summary>
-    public void Flush() => ApplyPending(long.MaxValue);
+    public void Flush()
+    {
+        ApplyPending(long.MaxValue);
+        if (_group is { } open)
+        {
+            CloseMvcGroup(open.Label, open.End, done: true);
+        }
+    }
 
     private void ApplyNow(ClinicalAnnotation a)
     {
         _applied.Add(a);
+        if (_group is { } open && a.Kind is not (ClinicalAnnotationKind.CalibrationMvc or ClinicalAnnotationKind.CalibrationMvcEnd or ClinicalAnnotationKind.Marker or ClinicalAnnotationKind.Outcome))
+        {
+            CloseMvcGroup(open.Label, open.End, done: true); // a file made elsewhere: the next other annotation ends the step
+        }
         switch (a.Kind)
         {
+            case ClinicalAnnotationKind.CalibrationMvcEnd:
+                CloseMvcGroup(a.Label, a.Position, a.Flag);
+                break;
             case ClinicalAnnotationKind.CalibrationRest:
                 CalibrateRest(a);
                 break;
@@ -250,9 +261,6 @@ public sealed class ClinicalSession
     {
         // A rest window starts a calibration round: the MVC windows after it are judged against this rest.
         _roundRest.Clear();
-        _roundMvc.Clear();
-        _roundRefusal.Clear();
-        _beforeRound.Clear();
         (int first, int count) = Window(a.Position, a.Duration);
         var refused = new List<ChannelRefusal>();
         var rest = new Dictionary<string, double>();
@@ -276,6 +284,7 @@ public sealed class ClinicalSession
         });
     }
 
+    /// <summary>One contraction of a guided MVC step: judged now, applied only when the step ends (<see cref="CloseMvcGroup"/>).</summary>
     private void CalibrateMvc(ClinicalAnnotation a)
     {
         int c = Channel(a.Label) ?? -1;
@@ -284,55 +293,89 @@ public sealed class ClinicalSession
             return; // a label this montage does not have: nothing to calibrate (the offline reader warns)
         }
         string label = _labels[c];
-        if (!_beforeRound.ContainsKey(label))
+        if (_group is { } open && !string.Equals(open.Label, label, StringComparison.Ordinal))
         {
-            _beforeRound[label] = _calibration[c];
+            CloseMvcGroup(open.Label, open.End, done: true); // another muscle's contractions: the previous step is over
         }
+        _group ??= new MvcGroup(label);
         (int first, int count) = Window(a.Position, a.Duration);
         int peakFrames = Math.Max(1, (int)Math.Round(CalibrationSettings.PeakWindowSeconds * _setup.OutputRateHz));
         string? problem = Problem(c, first, count);
-        double value = double.NaN;
-        if (problem is null)
-        {
-            value = CalibrationMath.PeakMean(_frames.Rms(c).Slice(first, count), _frames.Valid(c).Slice(first, count), peakFrames);
-        }
-        if (!_roundMvc.TryGetValue(label, out List<double>? values))
-        {
-            _roundMvc[label] = values = [];
-        }
-        values.Add(value);
-        double mvc = CalibrationMath.Median(values);
+        double value = problem is null
+            ? CalibrationMath.PeakMean(_frames.Rms(c).Slice(first, count), _frames.Valid(c).Slice(first, count), peakFrames)
+            : double.NaN;
+        _group.Values.Add(value);
+        _group.Seconds = a.Duration / _setup.SampleRateHz;
+        _group.End = a.Position + a.Duration;
+        int k = _group.Values.Count;
         if (problem is not null)
         {
-            _roundRefusal[label] = $"contraction {values.Count}: {problem}";
+            _group.Refusals.Add($"contraction {k}: {problem}");
         }
-        else if (!_roundRest.TryGetValue(label, out double rest))
-        {
-            _roundRefusal[label] = "no accepted rest baseline before this contraction: calibrate rest first";
-        }
-        else if (!(mvc >= _setup.Calibration.MinMvcToRestRatio * rest))
-        {
-            _roundRefusal[label] = $"MVC {mvc:0.0} µV is not clearly above rest {rest:0.0} µV (needs at least {_setup.Calibration.MinMvcToRestRatio:0.#} × rest)";
-        }
-        else if (!_roundRefusal.ContainsKey(label))
-        {
-            _calibration[c] = new MuscleCalibration(rest, mvc, CalibrationSettings.MvcMethod(values.Count, a.Duration / _setup.SampleRateHz, _setup.RmsWindowMs), CalibratedAt(a));
-        }
-        bool refusedNow = _roundRefusal.TryGetValue(label, out string? reason);
-        if (refusedNow)
-        {
-            _calibration[c] = _beforeRound[label]; // a refused round leaves the earlier calibration (or none)
-        }
-        Raise(new ClinicalNotice(NoticeKind.CalibrationResult, a.Position + a.Duration, refusedNow
-            ? $"MVC of {label} refused: {reason}"
-            : $"MVC of {label}: contraction {values.Count} peak {value:0.0} µV; MVC {mvc:0.0} µV")
+        Raise(new ClinicalNotice(NoticeKind.CalibrationResult, a.Position + a.Duration, problem is null
+            ? $"{label}: contraction {k} peak {value:0.0} µV"
+            : $"{label}: contraction {k} refused: {problem}")
         {
             Label = label,
-            Result = new CalibrationStepResult(CalibrationStep.Mvc, label,
-                refusedNow ? new Dictionary<string, MuscleCalibration>() : new Dictionary<string, MuscleCalibration> { [label] = _calibration[c]! },
-                refusedNow ? [new ChannelRefusal(label, reason!)] : [], new Dictionary<string, double>(_roundRest)),
         });
     }
+
+    /// <summary>
+    /// The end of a muscle's guided MVC step: its contractions are judged together. Refused (nothing applied, the earlier
+    /// calibration stays) when any contraction failed the quality rules, when no rest baseline of this round exists, or
+    /// when the median is not clearly above rest; else the MVC is the median and applies from here on.
+    /// </summary>
+    private void CloseMvcGroup(string label, long position, bool done)
+    {
+        MvcGroup? group = _group;
+        if (group is null || !string.Equals(group.Label, label, StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+        _group = null;
+        int c = Channel(group.Label)!.Value;
+        if (!done)
+        {
+            Raise(new ClinicalNotice(NoticeKind.CalibrationResult, position, $"MVC of {group.Label} aborted: nothing from it is used")
+            {
+                Label = group.Label,
+                Result = new CalibrationStepResult(CalibrationStep.Mvc, group.Label, new Dictionary<string, MuscleCalibration>(),
+                    [new ChannelRefusal(group.Label, "aborted")], new Dictionary<string, double>(_roundRest)),
+            });
+            return;
+        }
+        double mvc = CalibrationMath.Median(group.Values);
+        string? reason = group.Refusals.Count > 0 ? string.Join("; ", group.Refusals)
+            : !_roundRest.TryGetValue(group.Label, out double rest) ? "no accepted rest baseline in this calibration: calibrate rest first"
+            : !(mvc >= _setup.Calibration.MinMvcToRestRatio * rest)
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"MVC {mvc:0.0} µV is not clearly above rest {rest:0.0} µV (needs at least {_setup.Calibration.MinMvcToRestRatio:0.#} × rest)")
+                : null;
+        if (reason is null)
+        {
+            _calibration[c] = new MuscleCalibration(_roundRest[group.Label], mvc,
+                CalibrationSettings.MvcMethod(group.Values.Count, group.Seconds, _setup.RmsWindowMs), PositionToTime(position));
+        }
+        Raise(new ClinicalNotice(NoticeKind.CalibrationResult, position, reason is null
+            ? $"MVC of {group.Label}: {mvc:0.0} µV (median of {group.Values.Count})"
+            : $"MVC of {group.Label} refused: {reason}")
+        {
+            Label = group.Label,
+            Result = new CalibrationStepResult(CalibrationStep.Mvc, group.Label,
+                reason is null ? new Dictionary<string, MuscleCalibration> { [group.Label] = _calibration[c]! } : new Dictionary<string, MuscleCalibration>(),
+                reason is null ? [] : [new ChannelRefusal(group.Label, reason)], new Dictionary<string, double>(_roundRest)),
+        });
+    }
+
+    private sealed class MvcGroup(string label)
+    {
+        public string Label { get; } = label;
+        public List<double> Values { get; } = [];
+        public List<string> Refusals { get; } = [];
+        public double Seconds { get; set; }
+        public long End { get; set; }
+    }
+
+    private MvcGroup? _group;
 
     /// <summary>The calibration's instant: the session clock's position of its window's end (the host maps it to a date).</summary>
     public Func<long, DateTimeOffset> PositionToTime { get; set; } = _ => DateTimeOffset.UnixEpoch;
@@ -355,9 +398,27 @@ public sealed class ClinicalSession
     /// <summary>Marks a moment at <paramref name="position"/> with the clinician's text.</summary>
     public ClinicalAnnotation Mark(string text, long position)
     {
+        CheckMarker(text);
+        text = text.Trim();
         var a = new ClinicalAnnotation(ClinicalAnnotationKind.Marker, position, 0, text) { Label = text };
         Emit(new ClinicalNotice(NoticeKind.Marker, position, $"Marker: {text}") { Annotation = a, Label = text });
         return a;
+    }
+
+    /// <summary>
+    /// Refuses a marker text that the recording would read back as something else: a clinical action of the vocabulary
+    /// ("trial 1 work", "target SCM L off", ...) or, with <paramref name="isStationNote"/>, one of the station's own notes.
+    /// </summary>
+    public static void CheckMarker(string text, Func<string, bool>? isStationNote = null)
+    {
+        if (string.IsNullOrWhiteSpace(text) || text.Length > 64 || text.Any(char.IsControl))
+        {
+            throw new SessionRuleException("label", "label must be 1-64 printable characters.");
+        }
+        if (isStationNote?.Invoke(text.Trim()) == true || ClinicalAnnotation.Parse(text, 0, 0)?.Kind != ClinicalAnnotationKind.Marker)
+        {
+            throw new SessionRuleException("label", $"label \"{text.Trim()}\" reads as one of the recording's own annotations (docs/recordings.md): reword the marker.");
+        }
     }
 
     /// <summary>Sets (or with null clears) a label's target from <paramref name="position"/>.</summary>
@@ -562,6 +623,15 @@ public sealed class ClinicalSession
             if (_at >= _windows.Count && ReferenceEquals(session._procedure, this))
             {
                 session._procedure = null;
+                if (_step == CalibrationStep.Mvc)
+                {
+                    long end = _windows[^1].Start + _windows[^1].Length;
+                    session.Emit(new ClinicalNotice(NoticeKind.Information, end, $"MVC step of {_label} ended")
+                    {
+                        Annotation = ClinicalAnnotation.Parse(ClinicalAnnotation.CalibrationMvcEndText(_label!, done: true), end, 0),
+                    });
+                    session.ApplyPending(end);
+                }
                 CalibrationStepResult result = session._lastResult!;
                 session.Notice?.Invoke(new ClinicalNotice(NoticeKind.CalibrationDone, index, result.Ok ? $"{Describe()} is done" : $"{Describe()} was refused")
                 {
@@ -596,6 +666,14 @@ public sealed class ClinicalSession
 
         public override void Abort(ClinicalSession session, long position)
         {
+            if (_step == CalibrationStep.Mvc)
+            {
+                session.Emit(new ClinicalNotice(NoticeKind.Information, position, $"MVC step of {_label} aborted")
+                {
+                    Annotation = ClinicalAnnotation.Parse(ClinicalAnnotation.CalibrationMvcEndText(_label!, done: false), position, 0),
+                });
+                session.ApplyPending(position);
+            }
             session.Raise(new ClinicalNotice(NoticeKind.CalibrationDone, position, $"{Describe()} was aborted")
             {
                 Result = new CalibrationStepResult(_step, _label, new Dictionary<string, MuscleCalibration>(), [new ChannelRefusal(_label ?? "all", "aborted")], new Dictionary<string, double>()),

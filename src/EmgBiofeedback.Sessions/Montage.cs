@@ -183,7 +183,7 @@ public sealed partial class Montage
 
     /// <summary>
     /// A custom montage, validated: every channel exists (<paramref name="boardChannels"/>; 0 = not known yet) and
-    /// appears once, every muscle is 1-12 letters or digits, every label is unique and fits a recording.
+    /// appears once, every muscle is 1-10 letters or digits, every label is unique and fits a recording.
     /// </summary>
     public static Montage Create(IEnumerable<MontageEntry> entries, int boardChannels = 0, string name = "custom")
     {
@@ -230,7 +230,7 @@ public sealed partial class Montage
         for (int c = 0; c < labels.Count; c++)
         {
             (string muscle, Side side) = ChannelLabels.Parse(labels[c]);
-            if (MusclePattern().IsMatch(muscle) && labels[c].Trim() != ChannelLabels.Default(c) && entries.All(e => e.Label != ChannelLabels.Format(muscle, side)))
+            if (!string.IsNullOrWhiteSpace(labels[c]) && MusclePattern().IsMatch(muscle) && labels[c].Trim() != ChannelLabels.Default(c) && entries.All(e => e.Label != ChannelLabels.Format(muscle, side)))
             {
                 entries.Add(new MontageEntry(c, muscle, side));
             }

@@ -126,13 +126,13 @@ public sealed class TargetTracker
 
     private TargetState Classify(double pct)
     {
-        // The raw state keeps its side of the band between release and level (hysteresis).
+        // Inside the band between release and level, the raw state is the reported one (hysteresis).
         if (_spec.Direction == TargetDirection.Below)
         {
-            bool wasAbove = _raw == TargetState.Above;
+            bool wasAbove = State == TargetState.Above;
             return pct >= _spec.Level || (wasAbove && pct >= _spec.Release) ? TargetState.Above : TargetState.Inside;
         }
-        bool wasInside = _raw == TargetState.Inside;
+        bool wasInside = State == TargetState.Inside;
         return pct >= _spec.Level || (wasInside && pct >= _spec.Release) ? TargetState.Inside : TargetState.Below;
     }
 }

@@ -90,16 +90,17 @@ public sealed class CalibrationTests
         MuscleCalibration cal = Assert.Single(done.Result.Accepted).Value;
         Assert.Equal(120, cal.MvcMicrovolts);
         Assert.Equal(5, cal.RestMicrovolts);
-        Assert.Equal(g.Rig.Session.Setup.Calibration.MvcMethod(100), cal.Method);
+        Assert.Equal(CalibrationSettings.MvcMethod(3, 5, 100), cal.Method);
         Assert.Equal(cal, g.Rig.Session.CalibrationOf("SCM L"));
         Assert.Null(g.Rig.Session.CalibrationOf("SCM R"));
 
-        // Each contraction's value is its plateau (the highest 1-s mean), reported as it is judged.
+        // Each contraction's value is its plateau (the highest 1-s mean), reported as it is judged; then the step's MVC.
         var results = g.Rig.Notices.Skip(g.NoticesBeforeMvc).Where(n => n.Kind == NoticeKind.CalibrationResult).ToArray();
-        Assert.Equal(3, results.Length);
+        Assert.Equal(4, results.Length);
         Assert.Contains("peak 140.0 µV", results[0].Message);
         Assert.Contains("peak 100.0 µV", results[1].Message);
         Assert.Contains("peak 120.0 µV", results[2].Message);
+        Assert.Contains("120.0 µV (median of 3)", results[3].Message);
 
         // Output after the calibration: %MVC = 100 × µV / 120.
         var last = g.Rig.Outputs[^1].Values;
@@ -108,7 +109,7 @@ public sealed class CalibrationTests
     }
 
     [Fact]
-    public void A_good_calibration_emits_exactly_the_rest_and_three_mvc_annotations_at_their_windows()
+    public void A_good_calibration_emits_exactly_the_rest_three_mvc_windows_and_the_step_end_at_their_positions()
     {
         var g = new Guided(reused: false, Rest);
         g.Mvc((t, c) => Contractions(t, c, Good));
@@ -121,6 +122,7 @@ public sealed class CalibrationTests
                 (ClinicalAnnotationKind.CalibrationMvc, "calibration mvc SCM L", s, ContractionLength),
                 (ClinicalAnnotationKind.CalibrationMvc, "calibration mvc SCM L", s + Stride, ContractionLength),
                 (ClinicalAnnotationKind.CalibrationMvc, "calibration mvc SCM L", s + 2 * Stride, ContractionLength),
+                (ClinicalAnnotationKind.CalibrationMvcEnd, "calibration mvc SCM L done", s + 2 * Stride + ContractionLength, 0L),
             },
             annotations.Select(a => (a.Kind, a.Text, a.Position, a.Duration)).ToArray());
         Assert.All(annotations.Skip(1), a => Assert.Equal("SCM L", a.Label));
