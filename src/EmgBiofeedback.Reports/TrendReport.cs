@@ -90,8 +90,11 @@ public static class TrendReport
     public static IReadOnlyList<TrendSession> Sessions(IReadOnlyList<(DateTimeOffset Date, string SummaryJson)> sessions) =>
         sessions.Select(s => Read(s.SummaryJson, s.Date)).OrderBy(s => s.Date).ToArray();
 
+    /// <summary>The muscles with at least one value in some session (one never calibrated has none: no column).</summary>
     private static IReadOnlyList<string> AllLabels(IReadOnlyList<TrendSession> sessions) =>
-        sessions.SelectMany(s => s.Labels).Distinct(StringComparer.Ordinal).ToArray();
+        sessions.SelectMany(s => s.Labels).Distinct(StringComparer.Ordinal)
+            .Where(l => sessions.Any(s => s.WorkMean.GetValueOrDefault(l) is not null || s.TimeInTarget.GetValueOrDefault(l) is not null || s.BaselineChange.GetValueOrDefault(l) is not null))
+            .ToArray();
 
     private static IReadOnlyList<string> AllMuscles(IReadOnlyList<TrendSession> sessions) =>
         sessions.SelectMany(s => s.Asymmetry.Keys).Distinct(StringComparer.Ordinal).ToArray();

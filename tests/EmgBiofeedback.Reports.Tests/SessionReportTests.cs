@@ -200,7 +200,15 @@ public class SessionReportTests
         using Process p = Process.Start(psi)!;
         Task<string> err = p.StandardError.ReadToEndAsync(), output = p.StandardOutput.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        await p.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await p.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            p.Kill(entireProcessTree: true);
+            throw;
+        }
         Assert.True(File.Exists(pdf), await err);
         string text = System.Text.Encoding.Latin1.GetString(await File.ReadAllBytesAsync(pdf));
         Assert.Single(Regex.Matches(text, @"/Type\s*/Page(?!s)"));

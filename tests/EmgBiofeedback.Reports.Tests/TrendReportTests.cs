@@ -65,6 +65,8 @@ public class TrendReportTests
         Assert.Matches("<tr><td>2025-03-14</td><td>S1</td><td>20.0</td><td>51%</td><td>−20%</td>.*<td>44</td><td>–</td></tr>", html);
         Assert.Matches("<tr><td>2025-03-28</td><td>S2</td>.*<td>38</td><td>10</td></tr>", html);
         Assert.Contains("3 sessions, 2025-03-14 to 2025-04-11", html, StringComparison.Ordinal);
+        Assert.Contains("<th colspan=\"3\">UT L</th>", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<th colspan=\"3\">UT R</th>", html, StringComparison.Ordinal); // never calibrated: no values, no column
         Assert.Equal(2, Regex.Matches(html, "<svg class=\"plot\"").Count);
         Assert.Contains(">Work mean %MVC per muscle<", html, StringComparison.Ordinal);
         Assert.Contains(">Outcome scores<", html, StringComparison.Ordinal);
