@@ -72,6 +72,7 @@ internal static class Program
         root.Subcommands.Add(import);
         root.Subcommands.Add(export);
         root.Subcommands.Add(recordSim);
+        ClinicalCommands.Add(root);
         return root.Parse(args).Invoke();
     }
 

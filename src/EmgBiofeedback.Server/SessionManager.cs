@@ -265,14 +265,15 @@ public sealed partial class SessionManager
         {
             Session session = _current ?? throw new SessionStateException("No session is open.");
             DateTimeOffset now = _time.GetUtcNow();
-            (SessionSummary? summary, string? path) = _pipeline.RunAtNextSample(p =>
+            (SessionSummary? summary, ClinicalSession? ended, string? path) = _pipeline.RunAtNextSample(p =>
             {
                 ClinicalSession? clinical = _pipeline.Clinical;
                 clinical?.End(p.Position);
+                clinical?.Flush();
                 SessionSummary? s = clinical is null ? null : SessionAnalysis.Summarize(clinical, Info(session));
                 p.SetClinical(null);
                 string? recordingPath = _recorder?.Stop();
-                return (s, recordingPath);
+                return (s, clinical, recordingPath);
             }, ActionTimeout);
             Interlocked.Exchange(ref _calibrationWaiter, null)?.TrySetCanceled();
             string? summaryPath = null;
@@ -282,6 +283,7 @@ public sealed partial class SessionManager
                 try
                 {
                     WriteAtomically(summaryPath, SummaryJson.Write(summary));
+                    WriteAtomically(ReportPath(path), Reports.SessionReport.Render(ended!, summary));
                 }
                 catch (IOException e) when (_logger is not null)
                 {
