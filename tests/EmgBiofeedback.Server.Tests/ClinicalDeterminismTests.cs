@@ -14,6 +14,7 @@ namespace EmgBiofeedback.Server.Tests;
 /// calibration, a reused calibration, targets, a protocol, a marker, all at exact samples) gives, frame for frame, the
 /// %MVC and target state an offline analysis of its recording computes, and the same summary, to the bit.
 /// </summary>
+[Collection(NotInParallel.Name)]
 public sealed class ClinicalDeterminismTests : IDisposable
 {
     private readonly string _folder = Directory.CreateTempSubdirectory("emg-clinical-").FullName;
@@ -131,4 +132,11 @@ public sealed class ClinicalDeterminismTests : IDisposable
         }
         throw new InvalidOperationException("No calibrated frame offline.");
     }
+}
+
+/// <summary>Tests that run a board in real time in-process: alone, so they neither starve nor are starved by the others.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NotInParallel
+{
+    public const string Name = "not in parallel";
 }
