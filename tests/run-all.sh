@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 # computes the signal chain's reference outputs; grpcio (with protobuf and protoc) is the API's
 # independent client; MNE-Python and EDFlib read the recordings back; victoria-metrics is the history
 # server (it speaks InfluxDB's v2 write API). Python packages are Debian's, run by /usr/bin/python3.
+# Chromium (headless) prints the session report to PDF and screenshots it; poppler-utils' pdfinfo counts its pages.
 packages=(socat make gcc pkg-config gcc-avr avr-libc libsimavr-dev libelf-dev
           python3 python3-scipy python3-grpcio python3-protobuf protobuf-compiler
-          python3-mne libedf-dev victoria-metrics)
+          python3-mne libedf-dev victoria-metrics chromium poppler-utils)
 
 missing=()
 for p in "${packages[@]}"; do
