@@ -243,16 +243,22 @@ public sealed partial class SessionManager
         });
         if (notice.Kind == NoticeKind.CalibrationDone && notice.Result is { } result)
         {
-            if (result.Ok && result.Step != CalibrationStep.SignalCheck && Current is { } session && _calibrations is not null)
+            if (result.Ok && result.Accepted.Count > 0 && Current is { } session && _calibrations is not null)
             {
-                IReadOnlyDictionary<string, MuscleCalibration> all = _pipeline.Clinical?.Calibrations ?? new Dictionary<string, MuscleCalibration>();
+                // The patient's stored calibration with this step's muscles written over it: a step never loses the
+                // muscles it did not calibrate. A damaged store is not overwritten (it stays for the clinician to see).
                 try
                 {
-                    _calibrations.Save(_station, session.PatientCode, all);
+                    var merged = new Dictionary<string, MuscleCalibration>(_calibrations.Load(_station, session.PatientCode)?.Muscles ?? new Dictionary<string, MuscleCalibration>());
+                    foreach ((string label, MuscleCalibration calibration) in result.Accepted)
+                    {
+                        merged[label] = calibration;
+                    }
+                    _calibrations.Save(_station, session.PatientCode, merged);
                 }
-                catch (IOException e) when (_logger is not null)
+                catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException && _logger is not null)
                 {
-                    CalibrationNotSaved(_logger, e.Message);
+                    CalibrationNotSaved(_logger!, e.Message);
                 }
             }
             Interlocked.Exchange(ref _calibrationWaiter, null)?.TrySetResult(result);
