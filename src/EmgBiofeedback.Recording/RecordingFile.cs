@@ -372,8 +372,21 @@ public sealed partial class RecordingFile : IDisposable
                 return own;
             }
         }
+        // A recording of a replayed source keeps the source's exact scale in its transducer field (the 8-character
+        // physical fields round it to about 1e-7): taken when it agrees with them.
+        Match replayed = ReplayedScalePattern().Match(s.Transducer);
+        if (replayed.Success && shift == 0
+            && double.TryParse(replayed.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double exactPerCount)
+            && double.TryParse(replayed.Groups[2].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out double exactZero)
+            && Math.Abs(exactPerCount - perCount) <= 1e-6 * Math.Abs(perCount) && Math.Abs(exactZero - zero) <= 1e-2)
+        {
+            return new ChannelScale(exactPerCount, exactZero, s.DigitalMinimum, s.DigitalMaximum);
+        }
         return new ChannelScale(perCount, zero - shift, s.DigitalMinimum - shift, s.DigitalMaximum - shift);
     }
+
+    [GeneratedRegex(@"replayed: ([-+0-9.eE]+) uV per count, zero ([-+0-9.eE]+)")]
+    private static partial Regex ReplayedScalePattern();
 
     /// <summary>The recording as a board: its channels and rate, the ADC its header describes, and its own scales.</summary>
     private BoardInfo DescribeBoard(BdfHeader h, BdfSignal first)

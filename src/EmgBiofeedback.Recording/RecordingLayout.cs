@@ -314,7 +314,8 @@ public static partial class RecordingLayout
             ChannelScale s = scales[c];
             signals[c] = new BdfSignal(
                 SignalLabel(request, c),
-                Truncate(string.Create(CultureInfo.InvariantCulture, $"sEMG, replayed: {s.MicrovoltsPerCount:G6} uV per count"), 80),
+                // The exact scale, which the 8-character physical fields can only approximate: read back by RecordingFile.
+                Truncate(string.Create(CultureInfo.InvariantCulture, $"sEMG, replayed: {s.MicrovoltsPerCount:R} uV per count, zero {s.ZeroCount:R}"), 80),
                 "uV",
                 double.Parse(BdfHeader.Number((s.MinCount - s.ZeroCount) * s.MicrovoltsPerCount), CultureInfo.InvariantCulture),
                 double.Parse(BdfHeader.Number((s.MaxCount - s.ZeroCount) * s.MicrovoltsPerCount), CultureInfo.InvariantCulture),
