@@ -35,7 +35,9 @@ if ! dotnet build EmgBiofeedback.sln -nologo -v quiet; then
 fi
 
 log=$(mktemp)
-dotnet test EmgBiofeedback.sln --no-build -nologo 2>&1 | tee "$log"
+# One test assembly at a time (-m:1): several of them run boards, servers and browsers in real time, and on a
+# two-core machine they would starve each other's rate checks.
+dotnet test EmgBiofeedback.sln --no-build -nologo -m:1 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # One summary line per test assembly: "Passed!  - Failed: 0, Passed: 21, Skipped: 0, Total: 21, ..."
