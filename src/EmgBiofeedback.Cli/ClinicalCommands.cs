@@ -52,7 +52,7 @@ internal static partial class ClinicalCommands
         }
         catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException or RecordingPathException or UnauthorizedAccessException)
         {
-            Console.Error.WriteLine($"error: {Printable(e.Message)}");
+            Console.Error.WriteLine($"error: {Program.Printable(e.Message)}");
             return 2;
         }
     }
@@ -74,7 +74,7 @@ internal static partial class ClinicalCommands
         }
         foreach (string w in result.Warnings)
         {
-            Console.Error.WriteLine($"warning: {Printable(w)}");
+            Console.Error.WriteLine($"warning: {Program.Printable(w)}");
         }
         return result;
     }
@@ -120,7 +120,7 @@ internal static partial class ClinicalCommands
 
     private static int Trend(string code, DirectoryInfo? folder, FileInfo? html)
     {
-        if (!PatientCodePattern().IsMatch(code))
+        if (!PatientCode.IsValid(code))
         {
             throw new ArgumentException($"\"{code}\" is not a patient code: 1-32 letters, digits, '-' or '_'.");
         }
@@ -141,7 +141,7 @@ internal static partial class ClinicalCommands
             }
             catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
             {
-                Console.Error.WriteLine($"warning: {Printable(Path.GetRelativePath(folder.FullName, path))}: {Printable(e.Message)}; skipped.");
+                Console.Error.WriteLine($"warning: {Program.Printable(Path.GetRelativePath(folder.FullName, path))}: {Program.Printable(e.Message)}; skipped.");
                 continue;
             }
             if (string.Equals(session.PatientCode, code, StringComparison.Ordinal))
@@ -188,7 +188,7 @@ internal static partial class ClinicalCommands
         var b = new StringBuilder();
         CultureInfo inv = CultureInfo.InvariantCulture;
         SessionInfo info = s.Info;
-        b.Append(inv, $"Session {Printable(info.SessionId)}, patient {Printable(info.PatientCode)}, station {Printable(info.Station)}, {info.Start:yyyy-MM-dd HH:mm}, {s.DurationSeconds:0.#} s, source {Printable(info.Source)}\n");
+        b.Append(inv, $"Session {Program.Printable(info.SessionId)}, patient {Program.Printable(info.PatientCode)}, station {Program.Printable(info.Station)}, {info.Start:yyyy-MM-dd HH:mm}, {s.DurationSeconds:0.#} s, source {Program.Printable(info.Source)}\n");
         if (s.Montage.Count == 0)
         {
             b.Append("No channel names a muscle: no %MVC, no indices.\n");
@@ -198,7 +198,7 @@ internal static partial class ClinicalCommands
         b.Append("Calibration:\n");
         foreach (MontageEntry e in s.Montage)
         {
-            b.Append(inv, $"  {Printable(e.Label).PadRight(w)}  ");
+            b.Append(inv, $"  {Program.Printable(e.Label).PadRight(w)}  ");
             b.Append(s.Calibration.TryGetValue(e.Label, out MuscleCalibration? c)
                 ? string.Create(inv, $"rest {c.RestMicrovolts,7:0.0} uV  MVC {c.MvcMicrovolts,7:0.0} uV")
                 : "not calibrated (no %MVC)").Append('\n');
@@ -218,7 +218,7 @@ internal static partial class ClinicalCommands
             b.Append('\n');
             foreach (MontageEntry e in s.Montage)
             {
-                b.Append(inv, $"  {Printable(e.Label).PadRight(w)}  {Pct(s.Overall.Work.GetValueOrDefault(e.Label)?.MeanPctMvc),6}");
+                b.Append(inv, $"  {Program.Printable(e.Label).PadRight(w)}  {Pct(s.Overall.Work.GetValueOrDefault(e.Label)?.MeanPctMvc),6}");
                 foreach (TrialSummary t in s.Trials)
                 {
                     b.Append(inv, $" {Pct(t.Work.GetValueOrDefault(e.Label)?.MeanPctMvc),6}");
@@ -229,16 +229,16 @@ internal static partial class ClinicalCommands
         if (s.Overall.Asymmetry.Count > 0)
         {
             b.Append("Asymmetry (L - R) / (L + R), work: ")
-                .Append(string.Join(", ", s.Overall.Asymmetry.Select(a => $"{Printable(a.Key)} {Signed(a.Value)}"))).Append('\n');
+                .Append(string.Join(", ", s.Overall.Asymmetry.Select(a => $"{Program.Printable(a.Key)} {Signed(a.Value)}"))).Append('\n');
         }
         if (s.Markers.Count > 0)
         {
             b.Append(inv, $"Markers (mean %MVC {s.MarkerWindowSeconds:0.#} s before -> after):\n");
             foreach (MarkerSummary m in s.Markers)
             {
-                b.Append(inv, $"  {m.TimeSeconds,7:0.0} s  \"{Printable(m.Label)}\": ");
+                b.Append(inv, $"  {m.TimeSeconds,7:0.0} s  \"{Program.Printable(m.Label)}\": ");
                 b.Append(string.Join(", ", m.Effect.Where(e => e.Value.BeforePctMvc is not null || e.Value.AfterPctMvc is not null)
-                    .Select(e => $"{Printable(e.Key)} {Pct(e.Value.BeforePctMvc)} -> {Pct(e.Value.AfterPctMvc)}{(e.Value.Change is { } c ? string.Create(inv, $" ({100 * c:+0;-0;0}%)") : "")}")));
+                    .Select(e => $"{Program.Printable(e.Key)} {Pct(e.Value.BeforePctMvc)} -> {Pct(e.Value.AfterPctMvc)}{(e.Value.Change is { } c ? string.Create(inv, $" ({100 * c:+0;-0;0}%)") : "")}")));
                 b.Append('\n');
             }
         }
@@ -253,24 +253,4 @@ internal static partial class ClinicalCommands
 
     private static string Signed(double? v) => v is { } x && double.IsFinite(x) ? x.ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) : "-";
 
-    /// <summary>Text from a file as a terminal may print it: control characters escaped.</summary>
-    private static string Printable(string s)
-    {
-        var b = new StringBuilder(s.Length);
-        foreach (char c in s)
-        {
-            if (char.IsControl(c) || c is '\u2028' or '\u2029' || char.GetUnicodeCategory(c) == UnicodeCategory.Format)
-            {
-                b.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
-            }
-            else
-            {
-                b.Append(c);
-            }
-        }
-        return b.ToString();
-    }
-
-    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,32}\z")]
-    private static partial Regex PatientCodePattern();
 }

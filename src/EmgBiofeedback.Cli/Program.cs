@@ -131,7 +131,7 @@ internal static class Program
     }
 
     /// <summary>Text from a file as a terminal may print it: control characters escaped.</summary>
-    private static string Printable(string s)
+    internal static string Printable(string s)
     {
         var b = new System.Text.StringBuilder(s.Length);
         foreach (char c in s)

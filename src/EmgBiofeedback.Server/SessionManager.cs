@@ -124,9 +124,9 @@ public sealed partial class SessionManager
     /// <param name="lostSamplesSoFar">The acquisition's lost-sample count now, to report the session's own losses.</param>
     public Session Start(string patientCode, Montage? montage, long lostSamplesSoFar, IReadOnlyDictionary<string, double>? outcomes = null)
     {
-        if (!PatientCodePattern().IsMatch(patientCode ?? ""))
+        if (!PatientCode.IsValid(patientCode))
         {
-            throw new SessionRuleException("patient_code", "patient_code must be 1-32 letters, digits, '-' or '_' (a pseudonymous code, never a name).");
+            throw new SessionRuleException("patient_code", $"patient_code must be {PatientCode.Rule}.");
         }
         int channels = _pipeline.ChannelCount;
         montage = (montage ?? StationMontage()).On(channels);
@@ -504,10 +504,6 @@ public sealed partial class SessionManager
 
     /// <summary>Records an outcome score for the open session.</summary>
     public void Outcome(string score, double value) => _pipeline.RunAtNextSample(p => Clinical().Outcome(score, value, p.Position), ActionTimeout);
-
-    // \z, not $: "$" also matches before a final newline, and "P01\n" would become a second patient.
-    [GeneratedRegex(@"^[A-Za-z0-9_-]{1,32}\z")]
-    public static partial Regex PatientCodePattern();
 
     [LoggerMessage(301, LogLevel.Warning, "Annotation {Text} not recorded: no room left in its second of the recording ({Lost} annotations lost so far)")]
     private static partial void AnnotationNotRecorded(ILogger logger, string text, long lost);

@@ -144,9 +144,9 @@ internal sealed class SessionsService(SessionManager sessions, AcquisitionLoop a
         Run(() =>
         {
             string? patient = request.PatientCode.Length > 0 ? request.PatientCode : null;
-            if (patient is not null && !SessionManager.PatientCodePattern().IsMatch(patient))
+            if (patient is not null && !PatientCode.IsValid(patient))
             {
-                throw new SessionRuleException("patient_code", "patient_code must be 1-32 letters, digits, '-' or '_'.");
+                throw new SessionRuleException("patient_code", $"patient_code must be {PatientCode.Rule}.");
             }
             StoredCalibration stored = sessions.StoredCalibration(patient)
                 ?? throw new RpcException(new Status(StatusCode.NotFound, $"No stored calibration for patient {patient ?? sessions.Current?.PatientCode ?? "(no session open)"}."));
