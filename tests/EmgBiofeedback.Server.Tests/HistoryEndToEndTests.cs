@@ -37,6 +37,12 @@ public class HistoryEndToEndTests
         }
 
         List<Series> stored = (await history.ExportAsync("activation_rms_uv")).Where(s => s.Labels["patient"] == "P-0007").ToList();
+
+        // The session's summary is in history too: one point per muscle of the montage and one for the whole session.
+        List<Series> summaries = (await history.ExportAsync("session_summary_duration_s")).Where(s => s.Labels["patient"] == "P-0007").ToList();
+        Assert.Equal(9, summaries.Count); // 8 muscles + "all"
+        Assert.Contains(summaries, s => s.Labels["muscle"] == "all" && s.Labels["side"] == "none");
+        Assert.All(summaries, s => Assert.InRange(Assert.Single(s.Values), 25, 40)); // the 30 s session
         Assert.Equal(8, stored.Count); // one series per muscle
         Assert.All(stored, s => Assert.Equal("station-7", s.Labels["station"]));
         Series scmLeft = stored.Single(s => s.Labels["muscle"] == "SCM" && s.Labels["side"] == "left");
