@@ -12,7 +12,11 @@ public readonly record struct MuscleActivation(
     float? MvcPercent,
     TargetState Target,
     SignalQualityFlags Quality,
-    bool Valid);
+    bool Valid)
+{
+    /// <summary>The muscle's target (direction, trip and release levels), when one is set.</summary>
+    public TargetSpec? TargetSpec { get; init; }
+}
 
 /// <summary>
 /// Every muscle at one output instant: built once per output tick (50 Hz by default) and shared, read-only,

@@ -332,7 +332,10 @@ public sealed class LivePipeline : IAcquisitionSink
                 {
                     EnvelopeSample s = envelopes[c];
                     ClinicalValue v = clinical is not null && c < _clinicalValues.Length ? _clinicalValues[c] : default;
-                    muscles[c] = new MuscleActivation(c, c < labels.Count ? labels[c] : ChannelLabels.Default(c), (float)s.RmsMicrovolts, v.MvcPercent, v.Target, s.Quality, s.IsValid);
+                    muscles[c] = new MuscleActivation(c, c < labels.Count ? labels[c] : ChannelLabels.Default(c), (float)s.RmsMicrovolts, v.MvcPercent, v.Target, s.Quality, s.IsValid)
+                    {
+                        TargetSpec = v.Spec,
+                    };
                 }
             }
             long index = chain.Origin + outputs[o].SampleIndex;

@@ -130,6 +130,12 @@ internal static class ProtoMapping
         {
             message.MvcPercent = mvc;
         }
+        if (m.TargetSpec is { } target)
+        {
+            message.TargetDirection = target.Direction == Sessions.TargetDirection.Below ? V1.TargetDirection.Below : V1.TargetDirection.Above;
+            message.TargetLevelPct = (float)target.Level;
+            message.TargetReleasePct = (float)target.Release;
+        }
         return message;
     }
 

@@ -17,8 +17,8 @@ public sealed record ClinicalSetup(
     public long Samples(double seconds) => (long)Math.Round(seconds * SampleRateHz);
 }
 
-/// <summary>One muscle's clinical values at one output instant.</summary>
-public readonly record struct ClinicalValue(float? MvcPercent, TargetState Target);
+/// <summary>One muscle's clinical values at one output instant: %MVC, the target state, and the target it refers to.</summary>
+public readonly record struct ClinicalValue(float? MvcPercent, TargetState Target, TargetSpec? Spec = null);
 
 /// <summary>What kind of thing a <see cref="ClinicalNotice"/> announces.</summary>
 public enum NoticeKind
@@ -175,7 +175,7 @@ public sealed class ClinicalSession
                 state = tracker.Step(pct, s.IsValid);
             }
             _frames.Set(f, c, s.RmsMicrovolts, (byte)s.Quality, s.IsValid, pct, state);
-            output[c] = new ClinicalValue(double.IsFinite(pct) ? (float)pct : null, state);
+            output[c] = new ClinicalValue(double.IsFinite(pct) ? (float)pct : null, state, _targets[c]?.Spec);
         }
     }
 

@@ -109,6 +109,9 @@ public sealed class ClinicalDeterminismTests : IDisposable
         }
         Assert.True(compared > 500, $"{compared} calibrated values compared");
         Assert.Contains(session, f => f.Muscles.Any(m => m.Target != TargetState.Unspecified));
+        // The frames carry the target the state refers to, for displays to draw the zone.
+        Assert.Contains(session, f => f.Muscles[1].TargetSpec is { Direction: TargetDirection.Below, Level: 20, Release: 18 });
+        Assert.All(session.Where(f => f.Muscles[1].Target != TargetState.Unspecified), f => Assert.NotNull(f.Muscles[1].TargetSpec));
 
         // The summary: identical text.
         Assert.Equal(SummaryJson.Write(stopped.Summary!), SummaryJson.Write(offline.Summary));

@@ -241,7 +241,7 @@ public sealed class TargetHysteresisTests
     {
         Rig rig = SessionWithTarget("target SCM L below 20");
         var inside = rig.Frames(15, OnScmL(10));
-        Assert.All(inside, v => Assert.Equal(new ClinicalValue(10f, TargetState.Inside), v[0]));
+        Assert.All(inside, v => Assert.Equal(new ClinicalValue(10f, TargetState.Inside, TargetSpec.Below(20)), v[0]));
         Assert.All(inside, v => Assert.Equal(new ClinicalValue(null, TargetState.Unspecified), v[1])); // not calibrated
 
         var up = rig.Frames(20, OnScmL(30));

@@ -149,8 +149,8 @@ def run(a, live, s, channel, metadata, out):
     out["reused"] = stored(unary(channel, s, "ReuseCalibration", s.ReuseCalibrationRequest(), s.StoredCalibration, metadata))
 
     out["targets"] = [
-        unary(channel, s, "SetTarget", s.SetTargetRequest(label="SCM L", direction=s.TARGET_DIRECTION_BELOW, level_pct=20), s.SetTargetResponse, metadata).annotation,
-        unary(channel, s, "SetTarget", s.SetTargetRequest(label="SCM R", direction=s.TARGET_DIRECTION_ABOVE, level_pct=10), s.SetTargetResponse, metadata).annotation,
+        unary(channel, s, "SetTarget", s.SetTargetRequest(label="SCM L", direction=live.TARGET_DIRECTION_BELOW, level_pct=20), s.SetTargetResponse, metadata).annotation,
+        unary(channel, s, "SetTarget", s.SetTargetRequest(label="SCM R", direction=live.TARGET_DIRECTION_ABOVE, level_pct=10), s.SetTargetResponse, metadata).annotation,
     ]
 
     out["protocol_running"] = unary(channel, s, "StartProtocol", s.StartProtocolRequest(name=PROTOCOL["name"]), s.ProtocolResponse, metadata).running
