@@ -1,0 +1,130 @@
+// Pure display logic of the patient view: what one bar says, how muscles pair up, the balance of a pair.
+// No DOM here, so the rules read in one place.
+import { QualityFlag, SourceKind, TargetState, type MuscleActivation } from "./gen/emg/v1/live_pb";
+
+/** A frame older than this (wall clock, since it arrived) means the board or the stream is gone. */
+export const STALE_AFTER_MS = 500;
+
+export type BarKind = "value" | "unreachable" | "no-signal" | "settling" | "electrode-off" | "clipping";
+
+/** Okabe–Ito colours, each with a second, non-colour cue (icon + words). */
+export interface StateLook {
+  key: "inside" | "above" | "below" | "none";
+  colour: string;
+  icon: string;
+  words: string;
+}
+
+export const LOOKS: Record<TargetState, StateLook> = {
+  [TargetState.UNSPECIFIED]: { key: "none", colour: "#0072B2", icon: "●", words: "No target" },
+  [TargetState.INSIDE]: { key: "inside", colour: "#009E73", icon: "✓", words: "In target zone" },
+  [TargetState.ABOVE]: { key: "above", colour: "#D55E00", icon: "▲", words: "Above target" },
+  [TargetState.BELOW]: { key: "below", colour: "#56B4E9", icon: "▼", words: "Below target" },
+};
+
+export interface BarView {
+  kind: BarKind;
+  /** Big words on the bar: the value, or what is wrong instead of a value. */
+  headline: string;
+  /** 0..1 fill of the bar (0 when there is no value to show). */
+  fill: number;
+  look: StateLook | null;
+  /** The target zone as fractions of the bar, when its level is known. */
+  zone: { from: number; to: number; level: number } | null;
+  unit: "%MVC" | "µV";
+}
+
+/** Target level carried by the frame (proposed proto fields target_level_pct / target_above); undefined without them. */
+export function targetOf(m: MuscleActivation): { levelPct: number; above: boolean } | undefined {
+  const x = m as unknown as { targetLevelPct?: number; targetAbove?: boolean };
+  return typeof x.targetLevelPct === "number" ? { levelPct: x.targetLevelPct, above: x.targetAbove === true } : undefined;
+}
+
+/** Bar scale: %MVC bars run 0..100 (values above clip at the top); µV bars 0..scaleUv. */
+export function describe(m: MuscleActivation | undefined, link: "up" | "unreachable" | "stale", scaleUv: number): BarView {
+  const unit = m?.mvcPercent !== undefined ? "%MVC" : "µV";
+  const blank = (kind: BarKind, headline: string): BarView => ({ kind, headline, fill: 0, look: null, zone: null, unit });
+  if (link === "unreachable") return blank("unreachable", "No connection");
+  if (link === "stale" || m === undefined) return blank("no-signal", "No signal");
+  if ((m.quality & QualityFlag.FLATLINE) !== 0) return blank("electrode-off", "Electrode off");
+  if ((m.quality & QualityFlag.CLIPPING) !== 0) return blank("clipping", "Signal too strong (clipping)");
+  if (!m.valid) return blank("settling", "Settling…");
+  const calibrated = m.mvcPercent !== undefined;
+  const value = calibrated ? m.mvcPercent! : m.rmsMicrovolts;
+  const top = calibrated ? 100 : scaleUv;
+  const fill = Math.max(0, Math.min(1, value / top));
+  const t = calibrated ? targetOf(m) : undefined;
+  let zone: BarView["zone"] = null;
+  if (t) {
+    const level = Math.max(0, Math.min(1, t.levelPct / 100));
+    zone = t.above ? { from: level, to: 1, level } : { from: 0, to: level, level };
+  }
+  const headline = calibrated ? `${Math.round(value)} %MVC` : `${Math.round(value)} µV`;
+  return { kind: "value", headline, fill, look: LOOKS[m.target] ?? LOOKS[TargetState.UNSPECIFIED], zone, unit };
+}
+
+export interface MuscleGroup {
+  name: string;
+  left?: string;
+  right?: string;
+  single?: string;
+}
+
+/** "SCM L" + "SCM R" → one group with left and right; anything else stands alone, in frame order. */
+export function groupMuscles(labels: string[]): MuscleGroup[] {
+  const groups: MuscleGroup[] = [];
+  const byName = new Map<string, MuscleGroup>();
+  for (const label of labels) {
+    const m = /^(.*\S)[\s_-]+([LR])$/i.exec(label);
+    if (!m) {
+      groups.push({ name: label, single: label });
+      continue;
+    }
+    const name = m[1];
+    let g = byName.get(name);
+    if (!g) {
+      g = { name };
+      byName.set(name, g);
+      groups.push(g);
+    }
+    if (m[2].toUpperCase() === "L" && !g.left) g.left = label;
+    else if (m[2].toUpperCase() === "R" && !g.right) g.right = label;
+    else groups.push({ name: label, single: label });
+  }
+  // A side without its partner is shown alone.
+  return groups.map((g) => (g.single || (g.left && g.right) ? g : { name: (g.left ?? g.right)!, single: g.left ?? g.right }));
+}
+
+export interface Balance {
+  /** Left's share, 0..1. */
+  leftShare: number;
+  basis: "%MVC" | "µV";
+  text: string;
+}
+
+/** Left/right balance from %MVC when both sides are calibrated, else from raw µV (said so: placement confounds it). */
+export function balance(left: MuscleActivation | undefined, right: MuscleActivation | undefined): Balance | null {
+  if (!left || !right || !left.valid || !right.valid) return null;
+  if (((left.quality | right.quality) & (QualityFlag.FLATLINE | QualityFlag.CLIPPING)) !== 0) return null;
+  const calibrated = left.mvcPercent !== undefined && right.mvcPercent !== undefined;
+  const l = calibrated ? left.mvcPercent! : left.rmsMicrovolts;
+  const r = calibrated ? right.mvcPercent! : right.rmsMicrovolts;
+  const sum = Math.max(0, l) + Math.max(0, r);
+  if (sum <= 0) return null;
+  const leftShare = Math.max(0, l) / sum;
+  const lp = Math.round(leftShare * 100);
+  const basis = calibrated ? "%MVC" : "µV";
+  const note = calibrated ? "" : " (raw µV, not calibrated: electrode placement affects it)";
+  return { leftShare, basis, text: `Left ${lp} % · Right ${100 - lp} %${note}` };
+}
+
+export function sourceBanner(kind: SourceKind | undefined): string | null {
+  if (kind === SourceKind.SIMULATED_BOARD) return "Simulated board — not a patient's signal";
+  if (kind === SourceKind.REPLAY) return "Replay of a recording — not live";
+  return null;
+}
+
+/** Retry delay after n consecutive failures: 250 ms doubling to 4 s. */
+export function backoffMs(failures: number): number {
+  return Math.min(4000, 250 * 2 ** Math.max(0, failures - 1));
+}
