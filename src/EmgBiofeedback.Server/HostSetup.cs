@@ -223,6 +223,7 @@ public static partial class HostSetup
         ILogger logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("EmgBiofeedback.Server");
         ServerLog.Endpoints(logger, api.GrpcUrl, api.BrowserUrl);
         ServerLog.RecordingsFolder(logger, app.Services.GetRequiredService<RecordingsFolder>().Root);
+        DisplayEndpoints.Announce(app);
     }
 
     /// <summary>Middleware and endpoints: gRPC (and gRPC-Web) services, health, reflection.</summary>
@@ -232,6 +233,7 @@ public static partial class HostSetup
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.UseAuthentication();
         app.UseAuthorization();
+        app.MapDisplay();
         app.MapGrpcService<LiveService>();
         app.MapGrpcService<SessionsService>();
         app.MapGrpcService<ReplaysService>();
