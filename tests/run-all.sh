@@ -56,5 +56,37 @@ fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   failed=1
 fi
+
+# The patient display's end-to-end tests (tests/EmgBiofeedback.Display.Tests): node --test drives headless chromium
+# against the built service. Node 20+ comes with the machine image (Debian's nodejs is too old): a missing or older
+# node counts as a failure. node's TAP summary ("# pass N", "# fail N") is added to the totals.
+display_tests=tests/EmgBiofeedback.Display.Tests
+if ! command -v node >/dev/null 2>&1; then
+  echo "Display tests: node not found; Node.js 20 or later is needed (Debian's nodejs is too old)."
+  failed=$((failed + 1))
+elif ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+  echo "Display tests: node $(node --version) is too old; Node.js 20 or later is needed."
+  failed=$((failed + 1))
+elif ! (cd "$display_tests" && { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund; }); then
+  echo "Display tests: npm ci failed in $display_tests."
+  failed=$((failed + 1))
+else
+  node_log=$(mktemp)
+  (cd "$display_tests" && node --test --test-reporter=tap) 2>&1 | tee "$node_log"
+  node_status=${PIPESTATUS[0]}
+  node_passed=$(grep -E '^# pass [0-9]+$' "$node_log" | tail -1 | awk '{print $3}')
+  node_failed=$(grep -E '^# fail [0-9]+$' "$node_log" | tail -1 | awk '{print $3}')
+  rm -f "$node_log"
+  if [ -z "$node_passed" ] || [ -z "$node_failed" ]; then
+    echo "Display tests: node --test printed no summary."
+    failed=$((failed + 1))
+  else
+    passed=$((passed + node_passed))
+    failed=$((failed + node_failed))
+    if [ "$node_status" -ne 0 ] && [ "$node_failed" -eq 0 ]; then
+      failed=$((failed + 1))
+    fi
+  fi
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -15,6 +15,8 @@ let activationUp = false;
 let everConnected = false;
 let boardConnected = true;
 let sourceKind: SourceKind | undefined;
+/** The open session's montage channels (only they get bars); null without a session: every channel. */
+let montage: Set<number> | null = null;
 interface Prompt { title: string; instruction: string; endsAt: number }
 let prompt: Prompt | null = null;
 
@@ -45,9 +47,7 @@ async function runEvents(): Promise<never> {
   let failures = 0;
   for (;;) {
     try {
-      const status = await live.getStatus({});
-      boardConnected = status.connected;
-      sourceKind = status.sourceKind;
+      await refreshStatus();
       failures = 0;
       for await (const e of live.streamEvents({})) onEvent(e);
     } catch {
@@ -56,6 +56,14 @@ async function runEvents(): Promise<never> {
     failures++;
     await sleep(backoffMs(failures));
   }
+}
+
+async function refreshStatus(): Promise<void> {
+  const status = await live.getStatus({});
+  boardConnected = status.connected;
+  sourceKind = status.sourceKind;
+  const entries = status.session?.montage ?? [];
+  montage = entries.length > 0 ? new Set(entries.map((e) => e.channel)) : null;
 }
 
 const PHASE_NAMES: Partial<Record<Phase, string>> = {
@@ -86,7 +94,8 @@ function onEvent(e: Event): void {
       };
       break;
     case EventKind.CALIBRATION_RESULT: if (e.stepDone) prompt = null; break;
-    case EventKind.SESSION_STOPPED: prompt = null; break;
+    case EventKind.SESSION_STOPPED: prompt = null; void refreshStatus().catch(() => undefined); break;
+    case EventKind.SESSION_STARTED: void refreshStatus().catch(() => undefined); break;
     default: break;
   }
 }
@@ -147,7 +156,7 @@ function layout(labels: string[]): void {
     const pair = el("div", "pair");
     group.append(h, pair);
     if (g.single) {
-      pair.append(makeBar(g.single, g.single));
+      pair.append(makeBar(g.single, ""));
     } else {
       pair.append(makeBar(g.left!, `Left · ${g.left}`), makeBar(g.right!, `Right · ${g.right}`));
       const b = el("div", "balance");
@@ -166,11 +175,12 @@ function layout(labels: string[]): void {
 }
 
 function drawBar(dom: BarDom, v: BarView): void {
-  const key = `${v.kind}|${v.headline}|${v.fill.toFixed(3)}|${v.look?.key}|${v.zone?.from}|${v.zone?.to}`;
+  const key = `${v.kind}|${v.value.toFixed(2)}|${v.headline}|${v.fill.toFixed(3)}|${v.look?.key}|${v.zone?.from}|${v.zone?.to}`;
   if (key === dom.last) return;
   dom.last = key;
   dom.root.dataset.kind = v.kind;
   dom.root.dataset.state = v.look?.key ?? "none";
+  dom.root.dataset.value = Number.isNaN(v.value) ? "" : v.value.toFixed(2);
   dom.fill.style.height = `${(v.fill * 100).toFixed(1)}%`;
   dom.fill.style.background = v.look?.colour ?? "transparent";
   if (v.zone) {
@@ -203,7 +213,7 @@ function drawBalance(b: BalanceDom, frame: ActivationFrame | undefined, link: "u
   b.last = key;
   b.text.textContent = text;
   // The mark leans toward the more active side: left share 100 % → far left.
-  b.mark.style.left = `${bal ? (100 - pos).toFixed(0) : 50}%`;
+  b.mark.style.left = `${bal ? pos.toFixed(0) : 50}%`;
   b.mark.style.visibility = bal ? "visible" : "hidden";
 }
 
@@ -256,12 +266,13 @@ function draw(): void {
   const link: "up" | "unreachable" | "stale" = !activationUp ? "unreachable"
     : !boardConnected || now - latestArrivedAt > STALE_AFTER_MS ? "stale" : "up";
   const frame = latest;
+  const shown = frame ? frame.muscles.filter((m) => montage === null || montage.has(m.channel)) : [];
   if (frame) {
-    const labels = frame.muscles.map((m) => m.label);
+    const labels = shown.map((m) => m.label);
     const key = labels.join("\u0001");
     if (key !== layoutKey) { layoutKey = key; layout(labels); }
   }
-  const byLabel = new Map(frame?.muscles.map((m) => [m.label, m]) ?? []);
+  const byLabel = new Map(shown.map((m) => [m.label, m]));
   for (const [label, dom] of bars) {
     const m = byLabel.get(label);
     if (m && m.valid && m.mvcPercent === undefined) peakUv.set(label, Math.max(peakUv.get(label) ?? 0, m.rmsMicrovolts));

@@ -32,6 +32,8 @@ export interface BarView {
   /** The target zone as fractions of the bar, when its level is known. */
   zone: { from: number; to: number; level: number } | null;
   unit: "%MVC" | "µV";
+  /** The shown quantity unrounded (NaN when there is none). */
+  value: number;
 }
 
 /** Target level carried by the frame (proposed proto fields target_level_pct / target_above); undefined without them. */
@@ -43,7 +45,7 @@ export function targetOf(m: MuscleActivation): { levelPct: number; above: boolea
 /** Bar scale: %MVC bars run 0..100 (values above clip at the top); µV bars 0..scaleUv. */
 export function describe(m: MuscleActivation | undefined, link: "up" | "unreachable" | "stale", scaleUv: number): BarView {
   const unit = m?.mvcPercent !== undefined ? "%MVC" : "µV";
-  const blank = (kind: BarKind, headline: string): BarView => ({ kind, headline, fill: 0, look: null, zone: null, unit });
+  const blank = (kind: BarKind, headline: string): BarView => ({ kind, headline, fill: 0, look: null, zone: null, unit, value: NaN });
   if (link === "unreachable") return blank("unreachable", "No connection");
   if (link === "stale" || m === undefined) return blank("no-signal", "No signal");
   if ((m.quality & QualityFlag.FLATLINE) !== 0) return blank("electrode-off", "Electrode off");
@@ -59,8 +61,9 @@ export function describe(m: MuscleActivation | undefined, link: "up" | "unreacha
     const level = Math.max(0, Math.min(1, t.levelPct / 100));
     zone = t.above ? { from: level, to: 1, level } : { from: 0, to: level, level };
   }
-  const headline = calibrated ? `${Math.round(value)} %MVC` : `${Math.round(value)} µV`;
-  return { kind: "value", headline, fill, look: LOOKS[m.target] ?? LOOKS[TargetState.UNSPECIFIED], zone, unit };
+  const digits = value < 10 ? 1 : 0;
+  const headline = `${value.toFixed(digits)} ${calibrated ? "%MVC" : "µV"}`;
+  return { kind: "value", headline, fill, look: LOOKS[m.target] ?? LOOKS[TargetState.UNSPECIFIED], zone, unit, value };
 }
 
 export interface MuscleGroup {
