@@ -100,6 +100,14 @@ describe("patient view", () => {
     await page.waitForFunction((s) => document.querySelector(s)?.dataset.state === "inside", bar("SCM L"), { timeout: 10000, polling: "raf" });
     b = await barInfo("SCM L");
     assert.match(b.cue, /In target zone/);
+    // The target zone is drawn when the frames carry the level (proposed MuscleActivation.target_level_pct).
+    if (api.live.MuscleActivationSchema.fields.some((f) => f.name === "target_level_pct")) {
+      const zone = await page.$eval(`${bar("SCM L")} .bar-zone`, (z) => ({ display: z.style.display, bottom: z.style.bottom, height: z.style.height }));
+      assert.deepEqual(zone, { display: "block", bottom: "0%", height: "50%" });
+      assert.equal(await page.$eval(`${bar("SCM R")} .bar-zone`, (z) => z.style.display), "none");
+    } else {
+      console.log("# target zone not checked: the protos have no MuscleActivation.target_level_pct");
+    }
     // A muscle without a target says so in words too.
     assert.match((await barInfo("SCM R")).cue, /No target/);
     await page.screenshot({ path: join(outputDir, "b-inside-target.png"), fullPage: true });
