@@ -83,7 +83,7 @@ describe("patient view", () => {
     const stored = await sessions.reuseCalibration({});
     assert.equal(stored.muscles.length, 4);
     // Tonic 35 µV ≈ 15 %MVC, bursts of 180 µV ≈ 90 %MVC every 6 s: a BELOW target at 50 %MVC is crossed by each burst.
-    await sessions.setTarget({ label: "SCM L", direction: api.sessions.TargetDirection.BELOW, levelPct: 50 });
+    await sessions.setTarget({ label: "SCM L", direction: api.live.TargetDirection.BELOW, levelPct: 50 });
     // Only the montage's muscles get bars.
     await page.waitForFunction(() => document.querySelectorAll(".bar").length === 4, null, { timeout: 5000 });
     assert.deepEqual((await page.$$eval(".bar", (bs) => bs.map((x) => x.dataset.label))).sort(), ["SCM L", "SCM R", "UT L", "UT R"]);
@@ -100,14 +100,10 @@ describe("patient view", () => {
     await page.waitForFunction((s) => document.querySelector(s)?.dataset.state === "inside", bar("SCM L"), { timeout: 10000, polling: "raf" });
     b = await barInfo("SCM L");
     assert.match(b.cue, /In target zone/);
-    // The target zone is drawn when the frames carry the level (proposed MuscleActivation.target_level_pct).
-    if (api.live.MuscleActivationSchema.fields.some((f) => f.name === "target_level_pct")) {
-      const zone = await page.$eval(`${bar("SCM L")} .bar-zone`, (z) => ({ display: z.style.display, bottom: z.style.bottom, height: z.style.height }));
-      assert.deepEqual(zone, { display: "block", bottom: "0%", height: "50%" });
-      assert.equal(await page.$eval(`${bar("SCM R")} .bar-zone`, (z) => z.style.display), "none");
-    } else {
-      console.log("# target zone not checked: the protos have no MuscleActivation.target_level_pct");
-    }
+    // The target zone is drawn from the target the frames carry (MuscleActivation.target_direction / target_level_pct).
+    const zone = await page.$eval(`${bar("SCM L")} .bar-zone`, (z) => ({ display: z.style.display, bottom: z.style.bottom, height: z.style.height }));
+    assert.deepEqual(zone, { display: "block", bottom: "0%", height: "50%" });
+    assert.equal(await page.$eval(`${bar("SCM R")} .bar-zone`, (z) => z.style.display), "none");
     // A muscle without a target says so in words too.
     assert.match((await barInfo("SCM R")).cue, /No target/);
     await page.screenshot({ path: join(outputDir, "b-inside-target.png"), fullPage: true });

@@ -1,6 +1,6 @@
 // Pure display logic of the patient view: what one bar says, how muscles pair up, the balance of a pair.
 // No DOM here, so the rules read in one place.
-import { QualityFlag, SourceKind, TargetState, type MuscleActivation } from "./gen/emg/v1/live_pb";
+import { QualityFlag, SourceKind, TargetDirection, TargetState, type MuscleActivation } from "./gen/emg/v1/live_pb";
 
 /** A frame older than this (wall clock, since it arrived) means the board or the stream is gone. */
 export const STALE_AFTER_MS = 500;
@@ -36,10 +36,11 @@ export interface BarView {
   value: number;
 }
 
-/** Target level carried by the frame (proposed proto fields target_level_pct / target_above); undefined without them. */
+/** The target the frame's state refers to (MuscleActivation.target_direction / target_level_pct); undefined without one. */
 export function targetOf(m: MuscleActivation): { levelPct: number; above: boolean } | undefined {
-  const x = m as unknown as { targetLevelPct?: number; targetAbove?: boolean };
-  return typeof x.targetLevelPct === "number" ? { levelPct: x.targetLevelPct, above: x.targetAbove === true } : undefined;
+  return typeof m.targetLevelPct === "number" && (m.targetDirection === TargetDirection.BELOW || m.targetDirection === TargetDirection.ABOVE)
+    ? { levelPct: m.targetLevelPct, above: m.targetDirection === TargetDirection.ABOVE }
+    : undefined;
 }
 
 /** Bar scale: %MVC bars run 0..100 (values above clip at the top); µV bars 0..scaleUv. */
