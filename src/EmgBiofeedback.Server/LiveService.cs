@@ -105,6 +105,68 @@ internal sealed class LiveService(
         }
     }
 
+    public override async Task StreamLive(V1.StreamActivationRequest request, IServerStreamWriter<V1.LiveMessage> responseStream, ServerCallContext context)
+    {
+        int[]? channels = request.Channels.Count == 0 ? null : CheckedChannels(request.Channels, "channels");
+        int keepEvery = KeepEvery(request.RateHz);
+        using Subscription<ActivationFrame> frames = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
+        using Subscription<LiveEvent> events = pipeline.Events.Subscribe(EventQueueCapacity);
+        CancellationToken cancellationToken = context.CancellationToken;
+        Func<ActivationFrame, V1.ActivationFrame> wholeFrame = f => ProtoMapping.ToProto(f, null);
+        try
+        {
+            await context.WriteResponseHeadersAsync([]);
+            Task<bool> frameReady = frames.Reader.WaitToReadAsync(cancellationToken).AsTask();
+            Task<bool> eventReady = events.Reader.WaitToReadAsync(cancellationToken).AsTask();
+            while (true)
+            {
+                // Events first: a phase prompt must not wait behind frames.
+                while (events.Reader.TryRead(out LiveEvent? e))
+                {
+                    V1.Event message = ProtoMapping.ToProto(e);
+                    message.MissedBefore = (uint)Math.Min(events.TakeMissed(), uint.MaxValue);
+                    await responseStream.WriteAsync(new V1.LiveMessage { Event = message }, cancellationToken);
+                }
+                if (frames.Reader.TryRead(out ActivationFrame? frame))
+                {
+                    V1.ActivationFrame message = channels is null ? frame.GetWireForm(wholeFrame) : ProtoMapping.ToProto(frame, channels);
+                    long missed = frames.TakeMissed();
+                    if (missed > 0)
+                    {
+                        message = message.Clone();
+                        message.MissedBefore = (uint)Math.Min(missed, uint.MaxValue);
+                    }
+                    await responseStream.WriteAsync(new V1.LiveMessage { Activation = message }, cancellationToken);
+                    latency.Record(time.GetElapsedTime(frame.ComputedTimestamp));
+                    continue;
+                }
+                if (frameReady.IsCompleted)
+                {
+                    if (!await frameReady)
+                    {
+                        return;
+                    }
+                    frameReady = frames.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                }
+                if (eventReady.IsCompleted)
+                {
+                    if (!await eventReady)
+                    {
+                        return;
+                    }
+                    eventReady = events.Reader.WaitToReadAsync(cancellationToken).AsTask();
+                }
+                if (!frames.Reader.TryPeek(out _) && !events.Reader.TryPeek(out _))
+                {
+                    await Task.WhenAny(frameReady, eventReady);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
     private double OutputRate() => pipeline.OutputRateHz > 0 ? pipeline.OutputRateHz : dspOptions.Value.OutputRateHz;
 
     private int KeepEvery(uint rateHz)

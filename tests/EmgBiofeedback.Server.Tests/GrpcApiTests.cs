@@ -102,6 +102,44 @@ public class GrpcApiTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task StreamLive_carries_frames_and_events_in_one_stream_with_continuous_frame_sequence()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+        using AsyncServerStreamingCall<LiveMessage> live = new Live.LiveClient(channel).StreamLive(new StreamActivationRequest());
+        var sessions = new EmgBiofeedback.Contracts.V1.Sessions.SessionsClient(channel);
+        await live.ResponseHeadersAsync; // subscribed to both
+
+        await sessions.StartSessionAsync(new StartSessionRequest { PatientCode = "P-LIVE1" });
+        await sessions.AddMarkerAsync(new AddMarkerRequest { Label = "sensory trick" });
+        await sessions.StopSessionAsync(new StopSessionRequest());
+
+        var frames = new List<ActivationFrame>();
+        var events = new List<Event>();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while ((events.All(e => e.Kind != EventKind.SessionStopped) || frames.Count < 100) && await live.ResponseStream.MoveNext(deadline.Token))
+        {
+            LiveMessage m = live.ResponseStream.Current;
+            switch (m.ItemCase)
+            {
+                case LiveMessage.ItemOneofCase.Activation:
+                    frames.Add(m.Activation);
+                    break;
+                case LiveMessage.ItemOneofCase.Event:
+                    events.Add(m.Event);
+                    break;
+                default:
+                    Assert.Fail($"a message with neither a frame nor an event: {m}");
+                    break;
+            }
+        }
+        Assert.Equal([EventKind.SessionStarted, EventKind.Marker, EventKind.SessionStopped],
+            events.Where(e => e.Kind is EventKind.SessionStarted or EventKind.Marker or EventKind.SessionStopped).Select(e => e.Kind));
+        Assert.True(frames.Count >= 100, $"{frames.Count} frames");
+        Assert.All(frames.Zip(frames.Skip(1)), p => Assert.Equal(p.First.Sequence + 1, p.Second.Sequence)); // none lost, none repeated
+        Assert.Equal(8, frames[^1].Muscles.Count);
+    }
+
+    [Fact]
     public async Task Reflection_lists_the_services_so_generic_tools_can_call_them()
     {
         using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
