@@ -7,8 +7,8 @@ namespace EmgBiofeedback.Server;
 
 /// <summary>
 /// The patient display (src/EmgBiofeedback.Display, built by the project's MSBuild target into the output folder
-/// "display"): served at / on the browser port only (HTTP/1.1, the same origin as gRPC-Web, so no CORS), never on the
-/// gRPC port. Files are read at run time through a PhysicalFileProvider, not as static web assets: a bundle written
+/// "display") at / and the clinician view (clinician.html) at /clinician: served on the browser port only (HTTP/1.1,
+/// the same origin as gRPC-Web, so no CORS), never on the gRPC port. Files are read at run time through a PhysicalFileProvider, not as static web assets: a bundle written
 /// during the build would be missed by static-web-asset discovery. The page needs no token to load; its calls do.
 /// </summary>
 public static partial class DisplayEndpoints
@@ -17,6 +17,10 @@ public static partial class DisplayEndpoints
 
     /// <summary>The built page: beside the service's assembly.</summary>
     public static string Folder => Path.Combine(AppContext.BaseDirectory, FolderName);
+
+    public const string ClinicianPath = "/clinician";
+
+    private const string ClinicianPage = "clinician.html";
 
     public static bool IsBuilt => File.Exists(Path.Combine(Folder, "index.html"));
 
@@ -34,6 +38,16 @@ public static partial class DisplayEndpoints
             context => (HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)) && OnBrowserPort(context, browserPort),
             branch =>
             {
+                // /clinician is the clinician view's page (a second Vite entry beside index.html).
+                branch.Use((context, next) =>
+                {
+                    if (context.Request.Path.Equals(ClinicianPath, StringComparison.OrdinalIgnoreCase) ||
+                        context.Request.Path.Equals(ClinicianPath + "/", StringComparison.OrdinalIgnoreCase))
+                    {
+                        context.Request.Path = "/" + ClinicianPage;
+                    }
+                    return next(context);
+                });
                 if (built)
                 {
                     var files = new PhysicalFileProvider(folder);
@@ -64,7 +78,7 @@ public static partial class DisplayEndpoints
                 {
                     branch.Use(async (context, next) =>
                     {
-                        if (context.Request.Path == "/")
+                        if (context.Request.Path == "/" || context.Request.Path == "/" + ClinicianPage)
                         {
                             context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
                             context.Response.ContentType = "text/plain; charset=utf-8";
@@ -87,6 +101,7 @@ public static partial class DisplayEndpoints
         if (IsBuilt)
         {
             DisplayLog.PatientDisplay(logger, url);
+            DisplayLog.ClinicianDisplay(logger, url.TrimEnd('/') + ClinicianPath);
         }
         else
         {
@@ -102,6 +117,9 @@ internal static partial class DisplayLog
 {
     [LoggerMessage(40, LogLevel.Information, "Patient display on {Url}")]
     public static partial void PatientDisplay(ILogger logger, string url);
+
+    [LoggerMessage(42, LogLevel.Information, "Clinician view on {Url}")]
+    public static partial void ClinicianDisplay(ILogger logger, string url);
 
     [LoggerMessage(41, LogLevel.Warning, "Patient display not built (no index.html in {Folder}): build src/EmgBiofeedback.Server with Node.js 20.19 or later on PATH")]
     public static partial void PatientDisplayMissing(ILogger logger, string folder);

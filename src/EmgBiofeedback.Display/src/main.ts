@@ -1,11 +1,10 @@
 // Patient view: one bar per muscle, newest frame only per animation frame, never stale.
 // Two server streams at most (StreamActivation + StreamEvents) plus a unary GetStatus on each (re)connection.
 import { createClient } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { EventKind, Live, Phase, TargetState, type ActivationFrame, type Event, type MuscleActivation, type SourceKind } from "./gen/emg/v1/live_pb";
+import { transport } from "./client";
 import { STALE_AFTER_MS, backoffMs, balance, describe, groupMuscles, sourceBanner, type BarView } from "./model";
 
-const transport = createGrpcWebTransport({ baseUrl: location.origin, useBinaryFormat: true });
 const live = createClient(Live, transport);
 
 // ---- what the streams tell us (written by the stream loops, read by the draw loop) ----

@@ -132,3 +132,101 @@ export function sourceBanner(kind: SourceKind | undefined): string | null {
 export function backoffMs(failures: number): number {
   return Math.min(4000, 250 * 2 ** Math.max(0, failures - 1));
 }
+
+// ---- shared with the clinician view ----
+
+export type Light = "good" | "warn" | "bad" | "none";
+
+export interface QualityView {
+  light: Light;
+  colour: string;
+  icon: string;
+  /** The reasons in words, most serious first ("Good" when there is none). */
+  words: string;
+}
+
+/** Okabe–Ito traffic light, each with an icon and words (never colour alone). */
+const LIGHT_LOOK: Record<Light, { colour: string; icon: string }> = {
+  good: { colour: "#009E73", icon: "●" },
+  warn: { colour: "#E69F00", icon: "▲" },
+  bad: { colour: "#D55E00", icon: "✕" },
+  none: { colour: "#767676", icon: "○" },
+};
+
+/** One electrode's quality as a traffic light with its reasons: flat line, clipping, mains, noisy baseline, settling. */
+export function qualityOf(m: MuscleActivation | undefined, live: boolean): QualityView {
+  const look = (light: Light, words: string): QualityView => ({ light, words, ...LIGHT_LOOK[light] });
+  if (!live || m === undefined) return look("none", "No signal");
+  const bad: string[] = [];
+  const warn: string[] = [];
+  if ((m.quality & QualityFlag.FLATLINE) !== 0) bad.push("Flat line: electrode off");
+  if ((m.quality & QualityFlag.CLIPPING) !== 0) bad.push("Clipping: signal hits the ADC rail");
+  if ((m.quality & QualityFlag.MAINS) !== 0) warn.push("Mains hum");
+  if ((m.quality & QualityFlag.NOISY_BASELINE) !== 0) warn.push("Noisy baseline");
+  if (!m.valid) warn.push("Settling: filters restarting");
+  if (bad.length > 0) return look("bad", [...bad, ...warn].join("; "));
+  if (warn.length > 0) return look("warn", warn.join("; "));
+  return look("good", "Good signal");
+}
+
+/** "SCM L" → "SCM L"; a channel without a label → "Channel n". */
+export function channelName(channel: number, label: string | undefined): string {
+  return label && label.length > 0 ? label : `Channel ${channel + 1}`;
+}
+
+/** A fixed-length ring of the last `capacity` values, read oldest first (for traces). */
+export class Ring {
+  private readonly data: Float64Array;
+  private start = 0;
+  length = 0;
+  constructor(readonly capacity: number) { this.data = new Float64Array(capacity); }
+  push(v: number): void {
+    if (this.length < this.capacity) { this.data[(this.start + this.length) % this.capacity] = v; this.length++; }
+    else { this.data[this.start] = v; this.start = (this.start + 1) % this.capacity; }
+  }
+  clear(): void { this.start = 0; this.length = 0; }
+  toArray(): number[] {
+    const out = new Array<number>(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = this.data[(this.start + i) % this.capacity];
+    return out;
+  }
+}
+
+/** Key figures of a summary_json (schema emg-session-summary/1) for the clinician: one line each. */
+export interface SummaryFigure { name: string; value: string }
+
+type PerMuscle = Record<string, { mean_pct_mvc?: number | null; peak_pct_mvc?: number | null; time_in_target?: number | null }>;
+interface SummaryJson {
+  schema?: string;
+  calibration?: Record<string, { rest_uv?: number; mvc_uv?: number }>;
+  trials?: { n: number; work?: PerMuscle; rest?: PerMuscle }[];
+  markers?: { label: string; time_s?: number; effect?: Record<string, { change?: number | null }> }[];
+  baseline?: { pre?: PerMuscle; post?: PerMuscle };
+}
+
+const fmt = (v: number | null | undefined, digits = 1) => (typeof v === "number" && Number.isFinite(v) ? v.toFixed(digits) : "—");
+const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+export function summaryFigures(json: string): SummaryFigure[] {
+  if (!json) return [{ name: "Clinical summary", value: "none (the session had no signal)" }];
+  let s: SummaryJson;
+  try { s = JSON.parse(json) as SummaryJson; } catch { return [{ name: "Clinical summary", value: "unreadable" }]; }
+  const out: SummaryFigure[] = [];
+  const trials = s.trials ?? [];
+  out.push({ name: "Trials", value: String(trials.length) });
+  const calibrated = Object.keys(s.calibration ?? {});
+  out.push({ name: "Calibrated muscles", value: calibrated.length > 0 ? calibrated.join(", ") : "none" });
+  const labels = new Set<string>();
+  for (const t of trials) for (const l of Object.keys(t.work ?? {})) labels.add(l);
+  for (const l of labels) {
+    const work = mean(trials.map((t) => t.work?.[l]?.mean_pct_mvc).filter((v): v is number => typeof v === "number"));
+    const rest = mean(trials.map((t) => t.rest?.[l]?.mean_pct_mvc).filter((v): v is number => typeof v === "number"));
+    const tit = mean(trials.map((t) => t.work?.[l]?.time_in_target).filter((v): v is number => typeof v === "number"));
+    out.push({ name: `${l}: mean %MVC work / rest`, value: `${fmt(work)} / ${fmt(rest)}${Number.isNaN(tit) ? "" : ` · in target ${fmt(tit * 100, 0)} %`}` });
+  }
+  for (const m of s.markers ?? []) {
+    const effects = Object.entries(m.effect ?? {}).map(([l, e]) => `${l} ${typeof e.change === "number" ? `${e.change > 0 ? "+" : ""}${fmt(e.change * 100, 0)} %` : "—"}`);
+    out.push({ name: `Marker “${m.label}” at ${fmt(m.time_s)} s`, value: effects.length > 0 ? effects.join(", ") : "no effect computed" });
+  }
+  return out;
+}
