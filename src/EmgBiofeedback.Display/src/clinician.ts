@@ -4,7 +4,7 @@
 import { createClient } from "@connectrpc/connect";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { EventKind, Live, Phase, TargetDirection, type ActivationFrame, type Event, type MuscleActivation, type SourceKind, type Status } from "./gen/emg/v1/live_pb";
+import { EventKind, Live, Phase, TargetDirection, type ActivationFrame, type Event, type MuscleActivation, type Session, type SourceKind, type Status } from "./gen/emg/v1/live_pb";
 import { CalibrationStep, Sessions, type CalibrationResult } from "./gen/emg/v1/sessions_pb";
 import { Replays } from "./gen/emg/v1/replay_pb";
 import { errorText, transport } from "./client";
@@ -34,6 +34,8 @@ let boardConnected = true;
 let sourceKind: SourceKind | undefined;
 let montage: Set<number> | null = null;
 let status: Status | undefined;
+/** The StartSession answer (it, not GetStatus, offers the stored calibration). */
+let started: Session | undefined;
 
 interface Countdown { el: HTMLElement; text: string; endsAt: number; paused: boolean }
 let calCountdown: Countdown | null = null;
@@ -285,7 +287,9 @@ async function pollStatus(): Promise<never> {
 function updateSessionLine(): void {
   const s = status?.session;
   const line = $("session-state");
-  const text = s ? `Session open: patient ${s.patientCode}, montage ${s.montageName}${s.storedCalibrationSavedAt ? " · stored calibration available" : " · no stored calibration"}` : "No session open";
+  const saved = s?.storedCalibrationSavedAt ?? (started && s && started.sessionId === s.sessionId ? started.storedCalibrationSavedAt : undefined);
+  const stored = saved ? ` · stored calibration of ${new Date(Number(saved.seconds) * 1000).toLocaleString()} available` : " · no stored calibration";
+  const text = s ? `Session open: patient ${s.patientCode}, montage ${s.montageName}${stored}` : "No session open";
   if (line.textContent !== text) line.textContent = text;
   document.body.dataset.session = s ? "open" : "none";
 }
@@ -379,7 +383,7 @@ function action(buttonId: string, errorId: string, run: () => Promise<void>): vo
 }
 
 action("session-start", "session-error", async () => {
-  const s = await sessions.startSession({ patientCode: $<HTMLInputElement>("patient").value.trim(), montagePreset: $<HTMLSelectElement>("montage").value });
+  const s = started = await sessions.startSession({ patientCode: $<HTMLInputElement>("patient").value.trim(), montagePreset: $<HTMLSelectElement>("montage").value });
   $("summary").hidden = true;
   $("marker-list").replaceChildren();
   $("cal-result").replaceChildren();

@@ -32,13 +32,13 @@ export function freePort() {
   });
 }
 
-/** Starts the service; resolves when it has printed the patient display's address. */
-export function startServer({ grpcPort, browserPort, folder, timeoutMs = 60000 }) {
+/** Starts the service (extraArgs: more configuration switches); resolves when it has printed the patient display's address. */
+export function startServer({ grpcPort, browserPort, folder, timeoutMs = 60000, extraArgs = [] }) {
   const child = spawn("dotnet", [serverDll(),
     `--Api:GrpcUrl=http://127.0.0.1:${grpcPort}`,
     `--Api:BrowserUrl=http://127.0.0.1:${browserPort}`,
     `--Recording:Folder=${folder}`,
-    "--Logging:LogLevel:Default=Information"], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DOTNET_NOLOGO: "1" } });
+    "--Logging:LogLevel:Default=Information", ...extraArgs], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, DOTNET_NOLOGO: "1" } });
   let log = "";
   const server = { child, log: () => log, displayLine: "" };
   return new Promise((res, rej) => {
