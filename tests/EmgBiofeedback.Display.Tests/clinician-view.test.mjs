@@ -4,9 +4,9 @@
 // and shows the summary and a working report link; axe-core finds no serious/critical violation.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-web";
 import { freePort, launchBrowser, loadApi, outputDir, repo, startServer, stopServer, tempFolder } from "./lib/harness.mjs";
@@ -129,6 +129,11 @@ describe("clinician view", () => {
     await page.click("#target-set");
     await waitText("#target-state", /Set: .*SCM L.*50/);
     await waitText('.channel[data-label="SCM L"] .channel-value', /%MVC · target 50/, 5000);
+    // The envelope chart is in %MVC with the target line at 50; an untargeted calibrated muscle has no line.
+    const scm = await page.$eval('.channel[data-label="SCM L"]', (c) => ({ unit: c.dataset.envUnit, target: c.dataset.target }));
+    assert.deepEqual(scm, { unit: "%MVC", target: "50" });
+    const scmR = await page.$eval('.channel[data-label="SCM R"]', (c) => ({ unit: c.dataset.envUnit, target: c.dataset.target }));
+    assert.deepEqual(scmR, { unit: "%MVC", target: "" });
 
     // The short protocol: pick it, start it, a sensory trick during it, wait for its end.
     await page.click("#protocol-refresh");
@@ -176,5 +181,31 @@ describe("clinician view", () => {
     writeFileSync(join(outputDir, "clinician-axe-violations.json"), JSON.stringify(violations, null, 2));
     const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
     assert.deepEqual(bad, [], JSON.stringify(bad));
+  });
+
+  it("(d) replays the session's recording: start with a speed, seek, stop; a refused file is said in words", async () => {
+    await page.fill("#replay-file", "no-such-recording.bdf");
+    await page.click("#replay-start");
+    await waitText("#replay-error", /^InvalidArgument: .*file/, 5000);
+    const recording = readdirSync(folder, { recursive: true }).map(String).find((f) => /\.(bdf|edf)$/i.test(f));
+    assert.ok(recording, `a recording in ${folder}`);
+    await page.fill("#replay-file", relative(folder, join(folder, recording)));
+    await page.fill("#replay-speed", "1");
+    await page.click("#replay-start");
+    await waitText("#replay-state", /^Replaying .* at 1× \(\d+ s\)/, 10000);
+    assert.equal(await text("#replay-error"), "");
+    await waitText("#source-banner", /Replay of a recording/, 5000);
+    const max = Number(await page.$eval("#replay-seek", (e) => e.max));
+    assert.ok(max >= 5, `seek bar up to ${max} s`);
+    assert.equal(await page.$eval("#replay-seek", (e) => e.disabled), false);
+    // Seeking: set the slider and let it fire its change event as a user's release would.
+    await page.$eval("#replay-seek", (e) => { e.value = "3"; e.dispatchEvent(new Event("input")); e.dispatchEvent(new Event("change")); });
+    await waitText("#replay-state", /from 3 s/, 5000);
+    assert.equal(await text("#replay-pos"), "3 s");
+    await page.click("#replay-stop");
+    await waitText("#replay-state", /^Not replaying/, 5000);
+    await waitText("#source-banner", /Simulated board/, 5000);
+    await waitText("#replay-source", /simulated board/i, 5000);
+    assert.equal(await text("#replay-error"), "");
   });
 });

@@ -15,6 +15,8 @@ const sessions = createClient(Sessions, transport);
 const replays = createClient(Replays, transport);
 
 const TRACE_SECONDS = 5;
+const WAVE_HEIGHT = 130;
+const ENV_HEIGHT = 100;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -57,6 +59,8 @@ interface ChannelView {
   envUnit: "%MVC" | "µV";
   target: number | null;
   dirty: boolean;
+  /** Half-height of the waveform's y range, µV (robust: a filter transient does not flatten the trace). */
+  span: number;
   draws: number;
   label: string;
 }
@@ -87,25 +91,29 @@ function makeChannel(channel: number, rate: number): ChannelView {
   envBox.setAttribute("aria-label", `Envelope of channel ${channel + 1}, last ${TRACE_SECONDS} s`);
   card.append(head, waveBox, envBox);
   channelsEl.append(card);
+  const view = { span: 50 } as ChannelView;
   const width = chartWidth();
-  const axis = { stroke: "#1a1a1a", grid: { stroke: "#d8d8d8", width: 1 }, ticks: { stroke: "#999", width: 1 } };
+  const axis = { stroke: "#1a1a1a", font: "11px DejaVu Sans, sans-serif", labelFont: "bold 11px DejaVu Sans, sans-serif", grid: { stroke: "#d8d8d8", width: 1 }, ticks: { stroke: "#999", width: 1, size: 4 } };
+  // Time axis: seconds before now (the legend says so); compact so the plot keeps its height.
+  const xAxis = { ...axis, size: 24 };
+  const yAxis = (label: string) => ({ ...axis, label, labelSize: 16, size: 48 });
   const wave = new uPlot({
-    width, height: 110, legend: { show: false }, cursor: { show: false },
-    scales: { x: { time: false, range: [-TRACE_SECONDS, 0] } },
-    axes: [{ ...axis, label: "s" }, { ...axis, label: "µV", size: 56 }],
+    width, height: WAVE_HEIGHT, legend: { show: false }, cursor: { show: false },
+    scales: { x: { time: false, range: [-TRACE_SECONDS, 0] }, y: { range: () => [-view.span, view.span] } },
+    axes: [xAxis, yAxis("µV")],
     series: [{}, { stroke: "#0072B2", width: 1 }],
   }, [[], []], waveBox);
   const env = new uPlot({
-    width, height: 90, legend: { show: false }, cursor: { show: false },
+    width, height: ENV_HEIGHT, legend: { show: false }, cursor: { show: false },
     scales: { x: { time: false, range: [-TRACE_SECONDS, 0] }, y: { range: (_u, _min, max) => [0, Math.max(10, max * 1.1)] } },
-    axes: [{ ...axis }, { ...axis, label: "µV", size: 56 }],
+    axes: [xAxis, yAxis("µV")],
     series: [{}, { stroke: "#E69F00", width: 2 }, { stroke: "#000000", width: 2, dash: [8, 6] }],
   }, [[], [], []], envBox);
-  const view: ChannelView = {
+  Object.assign(view, {
     channel, card, title, light, value, wave, env, rate,
     samples: new Ring(Math.max(1, Math.round(rate * TRACE_SECONDS))),
-    envT: new Ring(1024), envV: new Ring(1024), envUnit: "µV", target: null, dirty: true, draws: 0, label: "",
-  };
+    envT: new Ring(1024), envV: new Ring(1024), envUnit: "µV", target: null, dirty: true, span: 50, draws: 0, label: "",
+  });
   channels.set(channel, view);
   // Keep cards in channel order.
   [...channels.values()].sort((a, b) => a.channel - b.channel).forEach((v) => channelsEl.append(v.card));
@@ -134,13 +142,24 @@ function onActivation(frame: ActivationFrame): void {
       v.envV.clear();
       v.env.axes[1].label = unit;
       v.env.redraw(false, true);
+      v.card.dataset.envUnit = unit;
     }
     v.envT.push(t);
     v.envV.push(m.valid ? (m.mvcPercent ?? m.rmsMicrovolts) : NaN);
     const tg = targetOf(m);
     v.target = unit === "%MVC" && tg ? tg.levelPct : null;
+    const targetKey = v.target === null ? "" : String(v.target);
+    if (v.card.dataset.target !== targetKey) v.card.dataset.target = targetKey;
     v.dirty = true;
   }
+}
+
+/** ±(1.2 × the 99th percentile of |µV|), at least 20 µV, in steps of 10 µV. */
+function robustSpan(ys: number[]): number {
+  if (ys.length === 0) return 50;
+  const abs = ys.map(Math.abs).sort((a, b) => a - b);
+  const p99 = abs[Math.min(abs.length - 1, Math.floor(abs.length * 0.99))];
+  return Math.max(20, Math.ceil((p99 * 1.2) / 10) * 10);
 }
 
 /** Min/max per bucket so 5 s at 1 kHz draws as ~1200 points without losing peaks. */
@@ -188,7 +207,9 @@ function drawChannels(link: "up" | "stale" | "unreachable"): void {
     if (v.value.textContent !== valueText) v.value.textContent = valueText;
     if (!v.dirty) continue;
     v.dirty = false;
-    const [xs, ys] = decimate(v.samples.toArray(), v.rate);
+    const raw = v.samples.toArray();
+    v.span = robustSpan(raw);
+    const [xs, ys] = decimate(raw, v.rate);
     v.wave.setData([xs, ys]);
     const ts = v.envT.toArray();
     const last = ts.length > 0 ? ts[ts.length - 1] : 0;
@@ -347,7 +368,7 @@ function onEvent(e: Event): void {
       break;
     case EventKind.SOURCE_CHANGED:
     case EventKind.SOURCE_REFUSED:
-      $("replay-state").textContent = e.message;
+      $("replay-source").textContent = e.message;
       break;
     default: break;
   }
@@ -569,7 +590,7 @@ function draw(now: number): void {
   requestAnimationFrame(draw);
 }
 
-window.addEventListener("resize", () => { const w = chartWidth(); for (const v of channels.values()) { v.wave.setSize({ width: w, height: 110 }); v.env.setSize({ width: w, height: 90 }); } });
+window.addEventListener("resize", () => { const w = chartWidth(); for (const v of channels.values()) { v.wave.setSize({ width: w, height: WAVE_HEIGHT }); v.env.setSize({ width: w, height: ENV_HEIGHT }); } });
 
 requestAnimationFrame(draw);
 void runLive();
