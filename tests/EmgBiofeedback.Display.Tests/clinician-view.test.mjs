@@ -117,6 +117,15 @@ describe("clinician view", () => {
     assert.match(rest, /✓ accepted|: .+/, rest);
     const calTexts = await page.evaluate(() => window.calTexts);
     assert.ok(calTexts.some((t) => /\d+ s left/.test(t)), `a calibration prompt with a countdown was shown: ${JSON.stringify(calTexts)}`);
+    // MVC of one muscle: guided contractions (1 of 2, 2 of 2); the simulated board does not follow the prompts, so
+    // either result is fine, but it must be shown with its reasons.
+    await page.selectOption("#mvc-muscle", "SCM L");
+    await page.click("#cal-mvc");
+    await waitText("#cal-result", /^MVC SCM L: (✓ accepted|✕ refused)/, 20000);
+    const mvc = await text("#cal-result");
+    assert.ok(/✓ accepted.*MVC \d/.test(mvc) || /✕ refused.*SCM L: \S/.test(mvc), mvc);
+    const mvcTexts = await page.evaluate(() => window.calTexts);
+    assert.ok(mvcTexts.some((t) => /^SCM L \(2 of 2\): .*\d+ s left/.test(t)), `contraction 2 of 2 was prompted: ${JSON.stringify(mvcTexts)}`);
     await page.click("#cal-reuse");
     await waitText("#cal-result", new RegExp(`Stored calibration of ${PATIENT} .* reused`));
     assert.equal((await page.$$("#cal-result li")).length, 4);
@@ -143,6 +152,14 @@ describe("clinician view", () => {
     await waitText("#protocol-phase", /^(Baseline|Work 1 of 2).*s left/, 5000);
     await page.click("#marker-trick");
     await waitText("#marker-list", /sensory trick/, 5000);
+    // Pause stops the protocol's clock; Resume goes on.
+    await page.click("#protocol-pause");
+    await waitText("#protocol-phase", /\(paused\)/, 5000);
+    const paused = await text("#protocol-phase");
+    await page.waitForTimeout(2500);
+    assert.equal(await text("#protocol-phase"), paused, "no phase change while paused");
+    await page.click("#protocol-resume");
+    await waitText("#protocol-phase", /s left$/, 5000);
     await waitText("#protocol-phase", /Work 2 of 2.*s left/, 10000);
     await waitText("#protocol-phase", /^Protocol finished/, 15000);
     assert.equal(await text("#protocol-error"), "");
