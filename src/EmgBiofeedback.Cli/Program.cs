@@ -73,6 +73,7 @@ internal static class Program
         root.Subcommands.Add(export);
         root.Subcommands.Add(recordSim);
         ClinicalCommands.Add(root);
+        WatchCommand.Add(root);
         return root.Parse(args).Invoke();
     }
 
