@@ -60,8 +60,9 @@ public sealed class DataTrustCliTests : IDisposable
     public async Task A_paced_replay_stops_on_Ctrl_C()
     {
         string path = Path.Combine(RepositoryPaths.Root, "samples", "biosppy-emg_1.bdf");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "emg.dll"), "replay", path, "--speed", "1"])
+        // env --default-signal=INT: a test run started in the background inherits SIGINT ignored, and .NET keeps it so.
+        var psi = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string a in (string[])["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "emg.dll"), "replay", path, "--speed", "1"])
         {
             psi.ArgumentList.Add(a);
         }
