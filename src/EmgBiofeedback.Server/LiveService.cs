@@ -34,21 +34,11 @@ internal sealed class LiveService(
         int keepEvery = KeepEvery(request.RateHz);
         using Subscription<ActivationFrame> subscription = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
         CancellationToken cancellationToken = context.CancellationToken;
-        Func<ActivationFrame, V1.ActivationFrame> wholeFrame = f => ProtoMapping.ToProto(f, null);
         try
         {
             await foreach (ActivationFrame frame in subscription.Reader.ReadAllAsync(cancellationToken))
             {
-                // The whole frame is encoded once per tick and shared; only a channel selection or a report
-                // of missed frames makes a subscriber's own copy.
-                V1.ActivationFrame message = channels is null ? frame.GetWireForm(wholeFrame) : ProtoMapping.ToProto(frame, channels);
-                long missed = subscription.TakeMissed();
-                if (missed > 0)
-                {
-                    message = message.Clone();
-                    message.MissedBefore = (uint)Math.Min(missed, uint.MaxValue);
-                }
-                await responseStream.WriteAsync(message, cancellationToken);
+                await responseStream.WriteAsync(Encode(frame, channels, subscription), cancellationToken);
                 latency.Record(time.GetElapsedTime(frame.ComputedTimestamp));
             }
         }
@@ -112,7 +102,6 @@ internal sealed class LiveService(
         using Subscription<ActivationFrame> frames = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
         using Subscription<LiveEvent> events = pipeline.Events.Subscribe(EventQueueCapacity);
         CancellationToken cancellationToken = context.CancellationToken;
-        Func<ActivationFrame, V1.ActivationFrame> wholeFrame = f => ProtoMapping.ToProto(f, null);
         try
         {
             await context.WriteResponseHeadersAsync([]);
@@ -129,14 +118,7 @@ internal sealed class LiveService(
                 }
                 if (frames.Reader.TryRead(out ActivationFrame? frame))
                 {
-                    V1.ActivationFrame message = channels is null ? frame.GetWireForm(wholeFrame) : ProtoMapping.ToProto(frame, channels);
-                    long missed = frames.TakeMissed();
-                    if (missed > 0)
-                    {
-                        message = message.Clone();
-                        message.MissedBefore = (uint)Math.Min(missed, uint.MaxValue);
-                    }
-                    await responseStream.WriteAsync(new V1.LiveMessage { Activation = message }, cancellationToken);
+                    await responseStream.WriteAsync(new V1.LiveMessage { Activation = Encode(frame, channels, frames) }, cancellationToken);
                     latency.Record(time.GetElapsedTime(frame.ComputedTimestamp));
                     continue;
                 }
@@ -165,6 +147,24 @@ internal sealed class LiveService(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
+    }
+
+    private static readonly Func<ActivationFrame, V1.ActivationFrame> WholeFrame = f => ProtoMapping.ToProto(f, null);
+
+    /// <summary>
+    /// A frame for one subscriber: the whole frame is encoded once per tick and shared; only a channel selection or a
+    /// report of missed frames makes the subscriber's own copy.
+    /// </summary>
+    private static V1.ActivationFrame Encode(ActivationFrame frame, int[]? channels, Subscription<ActivationFrame> subscription)
+    {
+        V1.ActivationFrame message = channels is null ? frame.GetWireForm(WholeFrame) : ProtoMapping.ToProto(frame, channels);
+        long missed = subscription.TakeMissed();
+        if (missed > 0)
+        {
+            message = message.Clone();
+            message.MissedBefore = (uint)Math.Min(missed, uint.MaxValue);
+        }
+        return message;
     }
 
     private double OutputRate() => pipeline.OutputRateHz > 0 ? pipeline.OutputRateHz : dspOptions.Value.OutputRateHz;
