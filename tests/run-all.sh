@@ -72,7 +72,7 @@ elif ! (cd "$display_tests" && { [ node_modules/.package-lock.json -nt package-l
   failed=$((failed + 1))
 else
   node_log=$(mktemp)
-  (cd "$display_tests" && node --test --test-reporter=tap) 2>&1 | tee "$node_log"
+  (cd "$display_tests" && node --test --test-concurrency=1 --test-reporter=tap) 2>&1 | tee "$node_log"
   node_status=${PIPESTATUS[0]}
   node_passed=$(grep -E '^# pass [0-9]+$' "$node_log" | tail -1 | awk '{print $3}')
   node_failed=$(grep -E '^# fail [0-9]+$' "$node_log" | tail -1 | awk '{print $3}')

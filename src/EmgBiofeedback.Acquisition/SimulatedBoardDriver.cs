@@ -19,6 +19,16 @@ public sealed class SimulatedBoardDriver(SimulatedBoard board, TimeProvider time
 
     public SimulatedBoard Board => board;
 
+    /// <summary>
+    /// Wall-clock time of sample instant 0 of the current timeline: instant n falls due at this time plus n over
+    /// the rate (and is written at the next millisecond tick). Set when the driver starts and when the rate changes;
+    /// a latency probe relates a sample index to the moment the board produced it through it.
+    /// </summary>
+    public DateTimeOffset OriginUtc { get; private set; }
+
+    /// <summary>Rate of the current timeline (samples per second from <see cref="OriginUtc"/>).</summary>
+    public int OriginRateHz => _originRate;
+
     /// <summary>Streams until <paramref name="cancellationToken"/> fires or writing fails (an IOException).</summary>
     public async Task RunAsync(PipeWriter output, ChannelReader<byte[]> commands, CancellationToken cancellationToken)
     {
@@ -72,6 +82,7 @@ public sealed class SimulatedBoardDriver(SimulatedBoard board, TimeProvider time
     private void Restart()
     {
         _originTimestamp = time.GetTimestamp();
+        OriginUtc = time.GetUtcNow();
         _originRate = board.SampleRateHz;
         _instantsDue = 0;
     }

@@ -80,6 +80,13 @@ public sealed class MusclePattern
     public double BurstPhaseSeconds { get; set; }
 
     /// <summary>
+    /// Rise and fall time of a burst (a raised cosine), seconds; 0 makes the burst a step in amplitude at a known
+    /// sample instant, what a latency measurement needs.
+    /// </summary>
+    [Range(0.0, 10.0)]
+    public double BurstEdgeSeconds { get; set; } = 0.15;
+
+    /// <summary>
     /// The bilateral neck montage: left SCM overactive (tonic activity and a spasm every 6 s), its
     /// synergist the right splenius co-contracting, the rest near rest with voluntary shrugs on the trapezii.
     /// </summary>

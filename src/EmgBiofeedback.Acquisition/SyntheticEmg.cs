@@ -14,7 +14,6 @@ namespace EmgBiofeedback.Acquisition;
 internal sealed class SyntheticEmg
 {
     // Edges of a burst rise and fall over this long (raised cosine), as a voluntary contraction does.
-    private const double BurstEdgeSeconds = 0.15;
     private const double ArtefactSeconds = 0.4;
 
     private readonly SimulatorOptions _options;
@@ -102,7 +101,7 @@ internal sealed class SyntheticEmg
         {
             return 0;
         }
-        double edge = Math.Min(BurstEdgeSeconds, muscle.BurstSeconds / 2);
+        double edge = Math.Min(muscle.BurstEdgeSeconds, muscle.BurstSeconds / 2);
         double fromEdge = Math.Min(into, muscle.BurstSeconds - into);
         return fromEdge >= edge ? 1 : 0.5 - 0.5 * Math.Cos(Math.PI * fromEdge / edge);
     }

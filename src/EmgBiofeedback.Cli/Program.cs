@@ -74,6 +74,7 @@ internal static class Program
         root.Subcommands.Add(recordSim);
         ClinicalCommands.Add(root);
         WatchCommand.Add(root);
+        BoardCommand.Add(root);
         return root.Parse(args).Invoke();
     }
 

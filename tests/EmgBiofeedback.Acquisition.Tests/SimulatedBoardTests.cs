@@ -66,6 +66,39 @@ public class SimulatedBoardTests
     }
 
     [Fact]
+    public void A_burst_without_edges_is_a_step_in_amplitude_at_its_known_sample()
+    {
+        // The latency test's board: 20 µV RMS, then 150 µV RMS from sample 250 (0.25 s into each 1 s period) for 0.5 s.
+        var options = new SimulatorOptions
+        {
+            Channels = 1,
+            MainsMicrovolts = 0,
+            BaselineNoiseMicrovolts = 0,
+            MotionArtefactIntervalSeconds = 0,
+            Muscles = [new MusclePattern { Label = "step", TonicMicrovolts = 20, BurstMicrovolts = 130, BurstPeriodSeconds = 1, BurstSeconds = 0.5, BurstPhaseSeconds = 0.25, BurstEdgeSeconds = 0 }],
+        };
+        var board = new SimulatedBoard(options, 2000); // a high gain, so that 20 µV spans many ADC counts
+        var counts = new ushort[1];
+        var x = new double[2000];
+        for (int i = 0; i < x.Length; i++)
+        {
+            board.TrySampleNext(counts, out _);
+            x[i] = counts[0] - 512;
+        }
+        double Rms(int from, int to) => Math.Sqrt(x[from..to].Select(v => v * v).Average());
+
+        // Full amplitude from the step's first sample (no ramp), back down at its end, and again a period later.
+        foreach (int step in new[] { 250, 1250 })
+        {
+            double before = Rms(step - 100, step), during = Rms(step, step + 100), after = Rms(step + 500, step + 600);
+            Assert.InRange(during / before, 5.0, 10.0);
+            Assert.InRange(during / after, 5.0, 10.0);
+            // With the default 0.15 s raised-cosine edge the first 30 samples would stand at about 1.6 times the level before.
+            Assert.InRange(Rms(step, step + 30) / before, 3.0, 20.0);
+        }
+    }
+
+    [Fact]
     public void Commands_change_rate_and_channels_stop_and_start_and_out_of_range_values_are_refused()
     {
         var board = new SimulatedBoard(new SimulatorOptions(), SensorGain);

@@ -3,6 +3,7 @@
 import { createClient } from "@connectrpc/connect";
 import { EventKind, Live, Phase, TargetState, type ActivationFrame, type Event, type MuscleActivation, type SourceKind } from "./gen/emg/v1/live_pb";
 import { transport } from "./client";
+import { recordArrived, recordDrawn, type ProbeBar } from "./probe";
 import { STALE_AFTER_MS, backoffMs, balance, describe, groupMuscles, sourceBanner, type BarView } from "./model";
 
 const live = createClient(Live, transport);
@@ -28,6 +29,7 @@ async function runActivation(): Promise<never> {
       for await (const frame of live.streamActivation({})) {
         latest = frame;
         latestArrivedAt = performance.now();
+        recordArrived(frame, latestArrivedAt);
         activationUp = true;
         everConnected = true;
         failures = 0;
@@ -272,12 +274,17 @@ function draw(): void {
     if (key !== layoutKey) { layoutKey = key; layout(labels); }
   }
   const byLabel = new Map(shown.map((m) => [m.label, m]));
+  const probe: ProbeBar[] = [];
   for (const [label, dom] of bars) {
     const m = byLabel.get(label);
     if (m && m.valid && m.mvcPercent === undefined) peakUv.set(label, Math.max(peakUv.get(label) ?? 0, m.rmsMicrovolts));
     const scale = Math.max(100, Math.ceil((peakUv.get(label) ?? 0) / 50) * 50);
-    drawBar(dom, describe(m, link, scale));
+    const view = describe(m, link, scale);
+    drawBar(dom, view);
+    probe.push({ label, kind: view.kind, state: view.look?.key ?? "none", value: view.value });
   }
+  // Drawn: the bars' DOM now holds the frame; the browser paints it when this callback returns.
+  if (frame && link === "up") recordDrawn(frame, performance.now(), probe);
   for (const b of balances) drawBalance(b, frame, link);
 
   const linkText = link === "up" ? "Live"

@@ -21,6 +21,16 @@ export function serverDll() {
   throw new Error("EmgBiofeedback.Server.dll not built: run 'dotnet build EmgBiofeedback.sln' first.");
 }
 
+/** The `emg` command-line tool (built with the solution). */
+export function cliDll() {
+  if (process.env.EMG_CLI_DLL) return process.env.EMG_CLI_DLL;
+  for (const config of ["Debug", "Release"]) {
+    const dll = join(repo, "src", "EmgBiofeedback.Cli", "bin", config, "net10.0", "emg.dll");
+    if (existsSync(dll)) return dll;
+  }
+  throw new Error("emg.dll not built: run 'dotnet build EmgBiofeedback.sln' first.");
+}
+
 export function freePort() {
   return new Promise((res, rej) => {
     const s = createServer();
