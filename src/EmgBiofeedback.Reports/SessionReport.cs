@@ -32,7 +32,7 @@ public static class SessionReport
         SessionInfo info = summary.Info;
         html.Append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
         html.Append(CultureInfo.InvariantCulture, $"<title>EMG session {Html(info.SessionId)} – {Html(info.PatientCode)}</title>\n");
-        html.Append("<style>\n").Append(Css).Append("</style>\n</head>\n<body>\n<main class=\"page\">\n");
+        html.Append("<style>").Append(StyleText).Append("</style>\n</head>\n<body>\n<main class=\"page\">\n");
         Header(html, summary);
         Plots(html, session, summary);
         Indices(html, summary);
@@ -43,6 +43,16 @@ public static class SessionReport
         html.Append("</main>\n</body>\n</html>\n");
         return html.ToString();
     }
+
+    /// <summary>The text of the report's one &lt;style&gt; element (the report has no style attribute).</summary>
+    private const string StyleText = "\n" + Css;
+
+    /// <summary>
+    /// The CSP source that allows exactly the report's style ('sha256-…' of <see cref="StyleText"/>): a page that shows
+    /// a report it fetched (from a blob: URL, which inherits the page's Content-Security-Policy) lists it in style-src.
+    /// </summary>
+    public static string StyleCspSource { get; } =
+        $"'sha256-{Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(StyleText)))}'";
 
     private const string Css = """
         @page { size: A4; margin: 12mm; }
@@ -64,6 +74,9 @@ public static class SessionReport
         figcaption { font-size: 7pt; color: #444; }
         .legend { font-size: 7pt; color: #222; margin: 0.4mm 0 0 0; }
         .swatch { display: inline-block; width: 3mm; height: 2mm; vertical-align: middle; border: 0.1mm solid #666; }
+        .swatch.work { background: #009E7338; }
+        .swatch.rest { background: #56B4E91f; }
+        .swatch.baseline { background: #E69F0038; }
         table { border-collapse: collapse; width: 100%; font-size: 7pt; line-height: 1.1; break-inside: avoid; }
         th, td { border-bottom: 0.1mm solid #bbb; padding: 0.1mm 0.8mm; text-align: right; white-space: nowrap; }
         th { background: #eee; font-weight: bold; white-space: normal; }
@@ -211,9 +224,9 @@ public static class SessionReport
                 .Append("</figure>\n");
         }
         html.Append("</section>\n");
-        html.Append(CultureInfo.InvariantCulture, $"<p class=\"legend\">Time in {(minutes ? "minutes" : "seconds")}. Bands: <span class=\"swatch\" style=\"background:#009E7338\"></span> W<i>n</i> work of trial <i>n</i>, ")
-            .Append("<span class=\"swatch\" style=\"background:#56B4E91f\"></span> R<i>n</i> rest, ")
-            .Append("<span class=\"swatch\" style=\"background:#E69F0038\"></span> pre/post baseline; dashed line: target level; ")
+        html.Append(CultureInfo.InvariantCulture, $"<p class=\"legend\">Time in {(minutes ? "minutes" : "seconds")}. Bands: <span class=\"swatch work\"></span> W<i>n</i> work of trial <i>n</i>, ")
+            .Append("<span class=\"swatch rest\"></span> R<i>n</i> rest, ")
+            .Append("<span class=\"swatch baseline\"></span> pre/post baseline; dashed line: target level; ")
             .Append("dotted line: marker M<i>n</i> (table below). Gaps: no valid signal")
             .Append(minutes ? "; long sessions drawn as the minimum and maximum per time bucket." : ".");
         if (notes.Count > 0)

@@ -9,7 +9,8 @@ namespace EmgBiofeedback.Server;
 /// The patient display (src/EmgBiofeedback.Display, built by the project's MSBuild target into the output folder
 /// "display") at / and the clinician view (clinician.html) at /clinician: served on the browser port only (HTTP/1.1,
 /// the same origin as gRPC-Web, so no CORS), never on the gRPC port. Files are read at run time through a PhysicalFileProvider, not as static web assets: a bundle written
-/// during the build would be missed by static-web-asset discovery. The page needs no token to load; its calls do.
+/// during the build would be missed by static-web-asset discovery. The page needs no token to load (it asks for one when
+/// a call is refused, see src/EmgBiofeedback.Display/src/auth.ts); its calls and the report do.
 /// </summary>
 public static partial class DisplayEndpoints
 {
@@ -27,6 +28,11 @@ public static partial class DisplayEndpoints
     // The page's own code and the service only; inline scripts, other origins and framing are refused.
     private const string ContentSecurityPolicy =
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+    // The clinician view with a token fetches the session report (a link cannot carry the Authorization header) and
+    // shows it from a blob: URL, which inherits this page's policy: the report's one <style> is allowed by its hash.
+    private static readonly string ClinicianContentSecurityPolicy =
+        ContentSecurityPolicy.Replace("style-src 'self';", $"style-src 'self' {EmgBiofeedback.Reports.SessionReport.StyleCspSource};", StringComparison.Ordinal);
 
     public static WebApplication MapDisplay(this WebApplication app)
     {
@@ -64,7 +70,7 @@ public static partial class DisplayEndpoints
                             {
                                 // The page names fingerprinted assets: always revalidate it, cache the assets for good.
                                 headers.CacheControl = "no-cache";
-                                headers.ContentSecurityPolicy = ContentSecurityPolicy;
+                                headers.ContentSecurityPolicy = file.File.Name == ClinicianPage ? ClinicianContentSecurityPolicy : ContentSecurityPolicy;
                                 headers["Referrer-Policy"] = "no-referrer";
                             }
                             else

@@ -120,6 +120,21 @@ public class SessionReportTests
     }
 
     [Fact]
+    public void One_style_element_whose_hash_is_the_published_CSP_source_and_no_style_attribute()
+    {
+        // The clinician view shows a report it fetched with its token from a blob: URL, which inherits the page's
+        // Content-Security-Policy: the page's style-src lists StyleCspSource, so the report's style must hash to it and
+        // nothing else may need inline style.
+        MatchCollection styles = Regex.Matches(Html, "<style>(.*?)</style>", RegexOptions.Singleline);
+        Assert.Single(styles);
+        string hash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(styles[0].Groups[1].Value)));
+        Assert.Equal($"'sha256-{hash}'", SessionReport.StyleCspSource);
+        Assert.DoesNotMatch(new Regex(@"\sstyle\s*=", RegexOptions.IgnoreCase), Html);
+        var (session, summary) = TestSessions.Small(marker: "a & b \"quoted\" <i>");
+        Assert.DoesNotMatch(new Regex(@"\sstyle\s*=", RegexOptions.IgnoreCase), SessionReport.Render(session, summary));
+    }
+
+    [Fact]
     public void Every_text_from_the_session_is_escaped()
     {
         var (session, summary) = TestSessions.Small(marker: "a & b \"quoted\" <i>");

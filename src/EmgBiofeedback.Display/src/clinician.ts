@@ -8,11 +8,14 @@ import { EventKind, Live, Phase, TargetDirection, type ActivationFrame, type Eve
 import { CalibrationStep, Sessions, type CalibrationResult } from "./gen/emg/v1/sessions_pb";
 import { Replays } from "./gen/emg/v1/replay_pb";
 import { errorText, transport } from "./client";
+import { clinicianOnly, linkWithToken } from "./auth";
 import { Ring, STALE_AFTER_MS, backoffMs, channelName, qualityOf, sourceBanner, summaryFigures, targetOf } from "./model";
 
 const live = createClient(Live, transport);
 const sessions = createClient(Sessions, transport);
 const replays = createClient(Replays, transport);
+// Session control needs a clinician token: a viewer token sees "patient view only" here and nothing else.
+clinicianOnly(Sessions, Replays);
 
 const TRACE_SECONDS = 5;
 const WAVE_HEIGHT = 130;
@@ -413,6 +416,9 @@ action("session-start", "session-error", async () => {
   await refreshSoon();
 });
 
+// With a token the report is fetched with it (a plain link cannot carry the header) and shown from a blob: URL.
+linkWithToken($<HTMLAnchorElement>("report-link"), $("report-error"));
+
 action("session-stop", "session-error", async () => {
   const summary = await sessions.stopSession({});
   const dl = $("summary-figures");
@@ -426,6 +432,7 @@ action("session-stop", "session-error", async () => {
   const link = $<HTMLAnchorElement>("report-link");
   link.href = summary.reportUrl;
   link.hidden = !summary.reportUrl;
+  $("report-error").textContent = "";
   $("summary").hidden = false;
   $("summary").dataset.sessionId = summary.session?.sessionId ?? "";
   await refreshSoon();

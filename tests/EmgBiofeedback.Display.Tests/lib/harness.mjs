@@ -123,3 +123,9 @@ export async function launchBrowser() {
   });
   return { context, profile, close: async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); } };
 }
+
+/** One headless chromium for several fresh contexts (browser.newContext(): each with its own storage, like a new browser). */
+export async function launchChromium() {
+  const { chromium } = await import("playwright-core");
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", headless: true, args: chromiumArgs });
+}
