@@ -212,6 +212,7 @@ describe("clinician view", () => {
     await waitText("#replay-state", /^Replaying .* at 1× \(\d+ s\)/, 10000);
     assert.equal(await text("#replay-error"), "");
     await waitText("#source-banner", /Replay of a recording/, 5000);
+    await waitText("#link", /^Playing$/, 5000); // not "Live" beside a replay banner
     const max = Number(await page.$eval("#replay-seek", (e) => e.max));
     assert.ok(max >= 5, `seek bar up to ${max} s`);
     assert.equal(await page.$eval("#replay-seek", (e) => e.disabled), false);

@@ -4,7 +4,7 @@
 import { createClient } from "@connectrpc/connect";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
-import { EventKind, Live, Phase, TargetDirection, type ActivationFrame, type Event, type MuscleActivation, type Session, type SourceKind, type Status } from "./gen/emg/v1/live_pb";
+import { EventKind, Live, Phase, TargetDirection, type ActivationFrame, type Event, type MuscleActivation, type Session, SourceKind, type Status } from "./gen/emg/v1/live_pb";
 import { CalibrationStep, Sessions, type CalibrationResult } from "./gen/emg/v1/sessions_pb";
 import { Replays } from "./gen/emg/v1/replay_pb";
 import { errorText, transport } from "./client";
@@ -583,7 +583,7 @@ function tick(countdown: Countdown | null, now: number): void {
 function draw(now: number): void {
   const link: "up" | "stale" | "unreachable" = !liveUp ? "unreachable"
     : !boardConnected || now - latestArrivedAt > STALE_AFTER_MS ? "stale" : "up";
-  const linkText = link === "up" ? "Live" : link === "stale" ? (boardConnected ? "No signal from the board" : "Board disconnected — no signal")
+  const linkText = link === "up" ? (sourceKind === SourceKind.REPLAY ? "Playing" : "Live") : link === "stale" ? (boardConnected ? "No signal from the board" : "Board disconnected — no signal")
     : everConnected ? "Service unreachable — reconnecting…" : "Connecting to the service…";
   if (linkEl.textContent !== linkText) { linkEl.textContent = linkText; linkEl.classList.toggle("down", link !== "up"); document.body.dataset.link = link; }
   const banner = sourceBanner(sourceKind);

@@ -1,7 +1,7 @@
 // Patient view: one bar per muscle, newest frame only per animation frame, never stale.
 // Two server streams at most (StreamActivation + StreamEvents) plus a unary GetStatus on each (re)connection.
 import { createClient } from "@connectrpc/connect";
-import { EventKind, Live, Phase, TargetState, type ActivationFrame, type Event, type MuscleActivation, type SourceKind } from "./gen/emg/v1/live_pb";
+import { EventKind, Live, Phase, TargetState, type ActivationFrame, type Event, type MuscleActivation, SourceKind } from "./gen/emg/v1/live_pb";
 import { transport } from "./client";
 import { recordArrived, recordDrawn, type ProbeBar } from "./probe";
 import { STALE_AFTER_MS, backoffMs, balance, describe, groupMuscles, sourceBanner, type BarView } from "./model";
@@ -287,7 +287,7 @@ function draw(): void {
   if (frame && link === "up") recordDrawn(frame, performance.now(), probe);
   for (const b of balances) drawBalance(b, frame, link);
 
-  const linkText = link === "up" ? "Live"
+  const linkText = link === "up" ? (sourceKind === SourceKind.REPLAY ? "Playing" : "Live")
     : link === "stale" ? (boardConnected ? "No signal from the board" : "Board disconnected — no signal")
     : everConnected ? "Service unreachable — reconnecting…" : "Connecting to the service…";
   if (linkText !== lastLink) {
