@@ -12,24 +12,20 @@ export const here = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const repo = resolve(here, "..", "..");
 export const outputDir = join(here, "output");
 
-export function serverDll() {
-  if (process.env.EMG_SERVER_DLL) return process.env.EMG_SERVER_DLL;
+/** A program built with the solution (Debug or Release), or the path in the environment variable that overrides it. */
+function builtDll(envVar, project, dll) {
+  if (process.env[envVar]) return process.env[envVar];
   for (const config of ["Debug", "Release"]) {
-    const dll = join(repo, "src", "EmgBiofeedback.Server", "bin", config, "net10.0", "EmgBiofeedback.Server.dll");
-    if (existsSync(dll)) return dll;
+    const path = join(repo, "src", project, "bin", config, "net10.0", dll);
+    if (existsSync(path)) return path;
   }
-  throw new Error("EmgBiofeedback.Server.dll not built: run 'dotnet build EmgBiofeedback.sln' first.");
+  throw new Error(`${dll} not built: run 'dotnet build EmgBiofeedback.sln' first.`);
 }
 
-/** The `emg` command-line tool (built with the solution). */
-export function cliDll() {
-  if (process.env.EMG_CLI_DLL) return process.env.EMG_CLI_DLL;
-  for (const config of ["Debug", "Release"]) {
-    const dll = join(repo, "src", "EmgBiofeedback.Cli", "bin", config, "net10.0", "emg.dll");
-    if (existsSync(dll)) return dll;
-  }
-  throw new Error("emg.dll not built: run 'dotnet build EmgBiofeedback.sln' first.");
-}
+export const serverDll = () => builtDll("EMG_SERVER_DLL", "EmgBiofeedback.Server", "EmgBiofeedback.Server.dll");
+
+/** The `emg` command-line tool. */
+export const cliDll = () => builtDll("EMG_CLI_DLL", "EmgBiofeedback.Cli", "emg.dll");
 
 export function freePort() {
   return new Promise((res, rej) => {
