@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text.Json;
+using System.Text.RegularExpressions;
 using EmgBiofeedback.Contracts.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -87,7 +89,7 @@ public sealed class ScrapedStation : IAsyncLifetime
     }
 }
 
-public class PrometheusScrapeTests(ScrapedStation station) : IClassFixture<ScrapedStation>
+public partial class PrometheusScrapeTests(ScrapedStation station) : IClassFixture<ScrapedStation>
 {
     private PrometheusText Scrape => station.Scrape;
 
@@ -193,6 +195,65 @@ public class PrometheusScrapeTests(ScrapedStation station) : IClassFixture<Scrap
         Assert.Equal("bytes", station.OpenMetrics.Units["emg_history_spool_bytes"]);
         Assert.Equal("hertz", station.OpenMetrics.Units["emg_acquisition_sample_rate_hertz"]);
     }
+
+    [Fact]
+    public async Task The_Grafana_dashboard_queries_only_metrics_the_scrape_has_and_every_query_parses()
+    {
+        string path = Path.Combine(RepositoryPaths.Root, "docs", "grafana", "emg-station.json");
+        using JsonDocument dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(path));
+        JsonElement root = dashboard.RootElement;
+        using JsonDocument history = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepositoryPaths.Root, "docs", "grafana", "emg-history.json")));
+        Assert.NotEqual(history.RootElement.GetProperty("uid").GetString(), root.GetProperty("uid").GetString()); // both can be imported
+
+        JsonElement[] panels = root.GetProperty("panels").EnumerateArray().ToArray();
+        Assert.Equal(panels.Length, panels.Select(p => p.GetProperty("id").GetInt32()).Distinct().Count());
+        var queries = new List<string>();
+        foreach (JsonElement panel in panels.Where(p => p.GetProperty("type").GetString() != "row"))
+        {
+            Assert.Equal("${datasource}", panel.GetProperty("datasource").GetProperty("uid").GetString());
+            JsonElement[] targets = panel.GetProperty("targets").EnumerateArray().ToArray();
+            Assert.NotEmpty(targets);
+            queries.AddRange(targets.Select(t => t.GetProperty("expr").GetString()!));
+        }
+        string[] variables = root.GetProperty("templating").GetProperty("list").EnumerateArray()
+            .Where(v => v.GetProperty("type").GetString() == "query").Select(v => v.GetProperty("definition").GetString()!).ToArray();
+
+        // Every metric a query names is in a real scrape of the running service (a histogram by its _bucket series).
+        var scraped = Scrape.Samples.Select(s => s.Name).ToHashSet();
+        string[] named = queries.Concat(variables).SelectMany(q => MetricName().Matches(q).Select(m => m.Value)).Distinct().ToArray();
+        Assert.All(named, name => Assert.True(scraped.Contains(name), $"the dashboard queries {name}, which the service does not export"));
+        foreach (string[] required in new[]
+        {
+            new[] { "emg_acquisition_frames_total", "emg_live_activation_subscribers", "emg_history_spool_bytes", "emg_history_points_pending" },
+            LossCounters,
+        })
+        {
+            Assert.All(required, name => Assert.Contains(name, named));
+        }
+        Assert.Contains(queries, q => q.Contains("histogram_quantile(", StringComparison.Ordinal) && q.Contains("_bucket", StringComparison.Ordinal));
+
+        // Every query is valid PromQL: the history server here (VictoriaMetrics) parses it as Prometheus would.
+        using var http = new HttpClient();
+        foreach (string query in queries)
+        {
+            string promql = query.Replace("$__rate_interval", "1m", StringComparison.Ordinal).Replace("$instance", ".*", StringComparison.Ordinal);
+            using HttpResponseMessage response = await http.GetAsync($"{station.History.Url}/api/v1/query?query={Uri.EscapeDataString(promql)}");
+            Assert.True(response.IsSuccessStatusCode, $"{promql}: {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    /// <summary>Every loss the service counts, as Prometheus names it.</summary>
+    private static readonly string[] LossCounters =
+    [
+        "emg_acquisition_lost_frames_total", "emg_acquisition_gaps_total", "emg_acquisition_crc_errors_total", "emg_acquisition_resyncs_total",
+        "emg_acquisition_duplicates_total", "emg_acquisition_malformed_frames_total", "emg_acquisition_discarded_bytes_total",
+        "emg_acquisition_frames_before_hello_total", "emg_acquisition_reconnects_total", "emg_acquisition_board_restarts_total",
+        "emg_acquisition_board_overflow_total", "emg_live_dropped_subscriber_frames_total", "emg_recorder_annotations_lost_total",
+        "emg_history_points_dropped_total",
+    ];
+
+    [GeneratedRegex(@"\bemg_[a-z0-9_]+\b")]
+    private static partial Regex MetricName();
 
     [Fact]
     public async Task Metrics_are_served_on_the_browser_port_only_never_on_the_gRPC_port()
