@@ -32,11 +32,13 @@ public sealed class ScrapedStation : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        History = await VictoriaMetricsServer.StartAsync();
+        History = await VictoriaMetricsServer.StartAsync(scraper: true);
         string spool = Directory.CreateTempSubdirectory("emg-spool-").FullName;
         Server = ServerProcess.StartListening(
             "--History:Enabled=true", $"--History:Url={History.Url}", "--History:Org=clinic", "--History:Bucket=emg",
             "--History:Token=history-token-0123456789", $"--History:SpoolDirectory={spool}", "--History:FlushInterval=00:00:00.500");
+        // The history server also scrapes the station, as Prometheus would, for the dashboard's queries.
+        await History.ScrapeAsync(new Uri(Server.BrowserAddress).Authority, TimeSpan.FromSeconds(1));
         _channel = GrpcChannel.ForAddress(Server.Address);
         var live = new Live.LiveClient(_channel);
         AsyncServerStreamingCall<ActivationFrame> call = live.StreamActivation(new StreamActivationRequest(), cancellationToken: _stop.Token);
@@ -232,13 +234,18 @@ public partial class PrometheusScrapeTests(ScrapedStation station) : IClassFixtu
         }
         Assert.Contains(queries, q => q.Contains("histogram_quantile(", StringComparison.Ordinal) && q.Contains("_bucket", StringComparison.Ordinal));
 
-        // Every query is valid PromQL: the history server here (VictoriaMetrics) parses it as Prometheus would.
-        using var http = new HttpClient();
+        // Every query parses as PromQL and shows data: VictoriaMetrics scrapes the station every second, as Prometheus
+        // would, and answers each query as Grafana would ask it (with the station variable at "All").
+        DateTime deadline = DateTime.UtcNow.AddSeconds(60);
         foreach (string query in queries)
         {
             string promql = query.Replace("$__rate_interval", "1m", StringComparison.Ordinal).Replace("$instance", ".*", StringComparison.Ordinal);
-            using HttpResponseMessage response = await http.GetAsync($"{station.History.Url}/api/v1/query?query={Uri.EscapeDataString(promql)}");
-            Assert.True(response.IsSuccessStatusCode, $"{promql}: {await response.Content.ReadAsStringAsync()}");
+            JsonElement[] series;
+            while ((series = await station.History.QueryAsync(promql)).Length == 0)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"no data for {promql} within 60 s of scraping");
+                await Task.Delay(250);
+            }
         }
     }
 
