@@ -24,8 +24,9 @@ internal static class Journald
     /// </summary>
     public static bool StandardOutputIsJournalStream()
     {
-        string? stream = Environment.GetEnvironmentVariable("JOURNAL_STREAM");
-        if (string.IsNullOrEmpty(stream) || !OperatingSystem.IsLinux() || stream.IndexOf(':') is var colon && colon < 0)
+        string? stream = Environment.GetEnvironmentVariable("JOURNAL_STREAM"); // "<device>:<inode>"
+        int colon = stream?.IndexOf(':') ?? -1;
+        if (colon < 0 || !OperatingSystem.IsLinux())
         {
             return false;
         }
@@ -41,10 +42,7 @@ internal static class Journald
         {
             return false;
         }
-        if (target is null || !target.EndsWith(']') || target.IndexOf(":[", StringComparison.Ordinal) is var open && open < 0)
-        {
-            return false;
-        }
-        return target.AsSpan(open + 2, target.Length - open - 3).SequenceEqual(stream.AsSpan(colon + 1));
+        int open = target?.IndexOf(":[", StringComparison.Ordinal) ?? -1;
+        return open >= 0 && target![^1] == ']' && target.AsSpan(open + 2, target.Length - open - 3).SequenceEqual(stream!.AsSpan(colon + 1));
     }
 }

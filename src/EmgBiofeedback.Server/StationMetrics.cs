@@ -59,7 +59,7 @@ internal sealed class StationMetrics
         meter.CreateObservableUpDownCounter("emg.live.activation_subscribers", () => Snapshot().ActivationSubscribers, "{subscriber}", "Activation subscriptions open now (streams, and the history writer when on)");
         meter.CreateObservableGauge("emg.live.activation_rate", () => Snapshot().ActivationRateHz, "Hz", "Rate of the activation frames the signal chain computes");
         meter.CreateObservableGauge("emg.latency.delivery.recent", DeliveryLatency, "ms",
-            "Delay from an envelope's computation to its frame being handed to the network, over the most recent writes to subscribers (quantile: 0.5, 0.99, 1 = the maximum)");
+            "Delay from an envelope's computation to its frame being handed to a subscriber's stream, over the recent writes GetStatus.delivery_latency summarises (quantile: 0.5, 0.99, 1 = the maximum)");
         meter.CreateObservableGauge("emg.session.active", () => Snapshot().Session is null ? 0 : 1, "{session}", "1 while a session is open");
 
         // History (absent while history is off).
