@@ -56,6 +56,12 @@ public sealed class AcquisitionLoop
     /// <summary>Connections made after the first one.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
 
+    /// <summary>
+    /// Sample instants the board itself dropped because its buffer overflowed, as its last OVERFLOW message counted
+    /// them: since the board booted, so it starts again from 0 when the board restarts.
+    /// </summary>
+    public long BoardOverflow => Volatile.Read(ref _overflowReported);
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         ResiliencePipeline connect = BuildConnectPipeline();
@@ -254,7 +260,7 @@ public sealed class AcquisitionLoop
                 break;
 
             case MessageType.Overflow when message.OverflowTotal != _overflowReported:
-                _overflowReported = message.OverflowTotal;
+                Volatile.Write(ref _overflowReported, message.OverflowTotal);
                 AcquisitionLog.BoardOverflow(_logger, message.OverflowTotal);
                 Publish(StationEventKind.BoardOverflow, $"The board dropped {message.OverflowTotal} sample instants since boot (its buffer overflowed)");
                 break;

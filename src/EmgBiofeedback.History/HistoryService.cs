@@ -24,7 +24,10 @@ public enum HistoryState
     SpoolFull,
 }
 
-/// <summary>What the gRPC status reports about history.</summary>
+/// <summary>What the gRPC status and the host's metrics report about history.</summary>
+/// <param name="PointsSpooled">Points whose batch was completed in the on-disk spool, since start-up.</param>
+/// <param name="PointsPending">Points this process spooled that the server has not yet taken (those being sent included).</param>
+/// <param name="WriteFailures">Write requests that did not deliver their batch (server down, timeout, 5xx, 4xx), each attempt counted.</param>
 public sealed record HistoryStatus(
     HistoryState State,
     long PointsWritten,
@@ -34,7 +37,10 @@ public sealed record HistoryStatus(
     int SpoolBatches,
     int QueuedBatches,
     string LastError,
-    long PointsRecovered = 0);
+    long PointsRecovered = 0,
+    long PointsSpooled = 0,
+    long PointsPending = 0,
+    long WriteFailures = 0);
 
 /// <summary>
 /// Writes activation history: reads frames from the pipeline's bounded subscription (never blocking the
@@ -49,10 +55,9 @@ public sealed record HistoryStatus(
 public sealed class HistoryService : IAsyncDisposable
 {
     public const int QueueCapacity = 4;
-    public static readonly Meter Meter = new("EmgBiofeedback.History");
-    private static readonly Counter<long> WrittenCounter = Meter.CreateCounter<long>("history.points.written", "{point}", "Points the history server accepted");
-    private static readonly Counter<long> SpooledCounter = Meter.CreateCounter<long>("history.points.spooled", "{point}", "Points put in the on-disk spool");
-    private static readonly Counter<long> DroppedCounter = Meter.CreateCounter<long>("history.points.dropped", "{point}", "Points dropped because the spool was full");
+
+    /// <summary>The name of the histogram of write requests' durations, on the meter the host gives.</summary>
+    public const string WriteDurationInstrument = "emg.history.write.duration";
 
     private readonly HistoryOptions _options;
     private readonly IHistorySessionProvider _sessions;
@@ -67,6 +72,7 @@ public sealed class HistoryService : IAsyncDisposable
     private readonly ResiliencePipeline<SendResult> _retry;
     private readonly LineBuffer _spoolRead = new();
     private readonly CancellationTokenSource _kill = new();
+    private readonly Histogram<double>? _writeDuration;
     private OpenBatch? _open; // the spool file of the batch being filled (batcher only)
     private int _journaled;   // bytes of the batch being filled already in that file
     private bool _journalFailed; // the spool could not take the batch being filled: it goes on in memory only
@@ -74,12 +80,18 @@ public sealed class HistoryService : IAsyncDisposable
     private long _sequence;
     private long _written;
     private long _dropped;
+    private long _spooled;
+    private long _writeFailures;
     private int _state = (int)HistoryState.Starting;
     private string _lastError = "";
     private bool _outageReported;
     private bool _refusalReported;
 
-    public HistoryService(HistoryOptions options, IHistorySessionProvider sessions, ILogger<HistoryService> logger, TimeProvider? time = null)
+    /// <param name="meter">
+    /// Where to record each write request's duration (<see cref="WriteDurationInstrument"/>, ms); the counters are in
+    /// <see cref="Status"/>, which the host publishes as metrics from its status snapshot.
+    /// </param>
+    public HistoryService(HistoryOptions options, IHistorySessionProvider sessions, ILogger<HistoryService> logger, TimeProvider? time = null, Meter? meter = null)
     {
         _options = options;
         _sessions = sessions;
@@ -91,8 +103,9 @@ public sealed class HistoryService : IAsyncDisposable
         _sequence = Spool.LastSequence;
         _queue = Channel.CreateBounded<LineBuffer>(new BoundedChannelOptions(QueueCapacity) { SingleReader = true, SingleWriter = true });
         _retry = DeliveryRetry.Build(options, maxAttempts: int.MaxValue, ReportUnavailable);
-        Meter.CreateObservableGauge("history.spool.bytes", () => Spool.Bytes, "By", "Bytes waiting in the on-disk spool");
-        Meter.CreateObservableGauge("history.spool.batches", () => Spool.Count, "{batch}", "Batches waiting in the on-disk spool");
+        _writeDuration = meter?.CreateHistogram<double>(WriteDurationInstrument, "ms",
+            "Duration of write requests to the history server, each attempt (a timeout counts as its full wait)",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = WriteDurationBuckets });
     }
 
     public HistorySpool Spool { get; }
@@ -103,10 +116,20 @@ public sealed class HistoryService : IAsyncDisposable
 
     public long PointsDropped => Interlocked.Read(ref _dropped);
 
+    public long PointsSpooled => Interlocked.Read(ref _spooled);
+
+    /// <summary>Write requests that did not deliver their batch, each attempt counted.</summary>
+    public long WriteFailures => Interlocked.Read(ref _writeFailures);
+
+    // A write to a server on the LAN takes milliseconds; one across the internet, tens to hundreds; the request
+    // timeout (10 s by default) is the top.
+    private static readonly double[] WriteDurationBuckets = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000];
+
     /// <summary>Batches also held in memory for the sender (all of them are in the spool too).</summary>
     public int QueuedBatches => _queue.Reader.Count;
 
-    public HistoryStatus Status => new(State, PointsWritten, PointsDropped, Spool.Bytes, Spool.MaxBytes, Spool.Count, QueuedBatches, Volatile.Read(ref _lastError), Spool.RecoveredPoints);
+    public HistoryStatus Status => new(State, PointsWritten, PointsDropped, Spool.Bytes, Spool.MaxBytes, Spool.Count, QueuedBatches, Volatile.Read(ref _lastError),
+        Spool.RecoveredPoints, PointsSpooled, Spool.Points, WriteFailures);
 
     /// <summary>True when everything handed to the writer so far has reached the server.</summary>
     public bool IsIdle => Spool.Count == 0 && _queue.Reader.Count == 0 && Volatile.Read(ref _pending) == 0;
@@ -338,7 +361,7 @@ public sealed class HistoryService : IAsyncDisposable
         }
         if (batch.Spooled)
         {
-            SpooledCounter.Add(batch.Points);
+            Interlocked.Add(ref _spooled, batch.Points);
         }
         if (_queue.Writer.TryWrite(batch))
         {
@@ -370,7 +393,6 @@ public sealed class HistoryService : IAsyncDisposable
     private void Dropped(LineBuffer batch, bool spoolFull)
     {
         Interlocked.Add(ref _dropped, batch.Points);
-        DroppedCounter.Add(batch.Points);
         if (!spoolFull)
         {
             HistoryLog.DroppedUnspooled(_logger, batch.Points, _options.SpoolDirectory);
@@ -408,7 +430,7 @@ public sealed class HistoryService : IAsyncDisposable
                         _free.Enqueue(batch);
                         continue;
                     }
-                    SendResult result = await _transport.SendAsync(batch, ct).ConfigureAwait(false);
+                    SendResult result = await SendAsync(batch, ct).ConfigureAwait(false);
                     long sequence = batch.Sequence;
                     int points = batch.Points;
                     bool spooled = batch.Spooled;
@@ -449,8 +471,8 @@ public sealed class HistoryService : IAsyncDisposable
     {
         Spool.Read(sequence, _spoolRead);
         SendResult result = await _retry.ExecuteAsync(
-            static (state, token) => new ValueTask<SendResult>(state.Transport.SendAsync(state.Batch, token)),
-            (Transport: _transport, Batch: _spoolRead), ct).ConfigureAwait(false);
+            static (state, token) => new ValueTask<SendResult>(state.Service.SendAsync(state.Batch, token)),
+            (Service: this, Batch: _spoolRead), ct).ConfigureAwait(false);
         switch (result.Outcome)
         {
             case SendOutcome.Delivered:
@@ -469,6 +491,19 @@ public sealed class HistoryService : IAsyncDisposable
                 await HandleRefusalAsync(result, ct).ConfigureAwait(false);
                 break;
         }
+    }
+
+    /// <summary>One write request, timed and counted: every attempt, the retried ones included.</summary>
+    private async Task<SendResult> SendAsync(LineBuffer batch, CancellationToken ct)
+    {
+        long started = _time.GetTimestamp();
+        SendResult result = await _transport.SendAsync(batch, ct).ConfigureAwait(false); // throws when stopping
+        _writeDuration?.Record(_time.GetElapsedTime(started).TotalMilliseconds);
+        if (result.Outcome != SendOutcome.Delivered)
+        {
+            Interlocked.Increment(ref _writeFailures);
+        }
+        return result;
     }
 
     private void Malformed(long sequence, int points, SendResult result)
@@ -500,7 +535,6 @@ public sealed class HistoryService : IAsyncDisposable
     private void Delivered(int points)
     {
         Interlocked.Add(ref _written, points);
-        WrittenCounter.Add(points);
         _refusalReported = false;
         if (State != HistoryState.SpoolFull || Spool.Bytes < Spool.MaxBytes / 2)
         {

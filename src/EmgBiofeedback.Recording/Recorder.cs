@@ -315,7 +315,6 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
     {
         _lost++;
         _lostInFile++;
-        RecorderMetrics.AnnotationsLost.Add(1);
     }
 
     /// <summary>Lost instants: noted with the record they start in (see <see cref="GapNote"/>), filled with 0 µV.</summary>
@@ -401,15 +400,6 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
             _gapCause = cause;
         }
     }
-}
-
-internal static class RecorderMetrics
-{
-    private static readonly System.Diagnostics.Metrics.Meter Meter = new("EmgBiofeedback.Recording");
-
-    /// <summary>Notes the recorder dropped because their second's annotation space was full.</summary>
-    public static readonly System.Diagnostics.Metrics.Counter<long> AnnotationsLost =
-        Meter.CreateCounter<long>("emg.recorder.annotations_lost", description: "Annotations (markers, events) dropped: no room in their second's record");
 }
 
 internal static partial class RecorderLog

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using EmgBiofeedback.History;
 using EmgBiofeedback.Pipeline;
 using EmgBiofeedback.Recording;
@@ -19,7 +20,8 @@ internal sealed class HistoryWorker(
     IOptions<RecorderOptions> recording,
     IOptions<HistoryOptions> options,
     ILogger<HistoryService> logger,
-    TimeProvider time) : BackgroundService, ISessionObserver, IHistorySessionProvider
+    TimeProvider time,
+    IMeterFactory meters) : BackgroundService, ISessionObserver, IHistorySessionProvider
 {
     // Frames the writer may fall behind by (10 s at 50 Hz) before the fan-out drops and counts them: the
     // writer itself never waits for the network, it spools to disk.
@@ -40,7 +42,7 @@ internal sealed class HistoryWorker(
             return;
         }
         using Subscription<ActivationFrame> frames = pipeline.Activation.Subscribe(QueueFrames);
-        await using var service = new HistoryService(options.Value, this, logger, time);
+        await using var service = new HistoryService(options.Value, this, logger, time, meters.Create(StationMetrics.MeterName));
         _service = service;
         await service.RunAsync(frames, stoppingToken);
     }

@@ -21,11 +21,19 @@ public static partial class HostSetup
         builder.Host.UseSystemd();
         // A background service that fails stops the host (and Program exits 1): never a silent half-service.
         builder.Services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.StopHost);
-        builder.Logging.AddSimpleConsole(o =>
+        if (Journald.IsLogDestination())
         {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+            // "<6>category[id] message": UseSystemd chooses this format too, but a console format set after it wins.
+            builder.Logging.AddSystemdConsole();
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
+        }
 
         IServiceCollection services = builder.Services;
         services.AddSingleton(TimeProvider.System);
@@ -100,7 +108,7 @@ public static partial class HostSetup
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<AcquisitionLoop>>()));
         services.AddSingleton<StationStatusSource>();
-        services.AddSingleton<StationMetrics>();
+        builder.AddStationMetrics();
         services.AddOptions<SessionOptions>().Bind(builder.Configuration.GetSection(SessionOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<SessionOptions>, SessionOptionsValidator>();
         services.AddSingleton(sp => new CalibrationStore(sp.GetRequiredService<IOptions<RecorderOptions>>().Value.Folder));
@@ -224,6 +232,7 @@ public static partial class HostSetup
         ServerLog.Endpoints(logger, api.GrpcUrl, api.BrowserUrl);
         ServerLog.RecordingsFolder(logger, app.Services.GetRequiredService<RecordingsFolder>().Root);
         DisplayEndpoints.Announce(app);
+        MetricsEndpoint.Announce(app);
     }
 
     /// <summary>Middleware and endpoints: gRPC (and gRPC-Web) services, health, reflection.</summary>
@@ -233,6 +242,7 @@ public static partial class HostSetup
         app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMetricsEndpoint();
         app.MapDisplay();
         app.MapGrpcService<LiveService>();
         app.MapGrpcService<SessionsService>();
@@ -253,6 +263,7 @@ public static partial class HostSetup
         SignalChainOptions dsp = services.GetRequiredService<IOptions<SignalChainOptions>>().Value; // with the configured board's rate
         _ = services.GetRequiredService<IOptions<LiveOptions>>().Value;
         _ = services.GetRequiredService<IOptions<ApiOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<MetricsOptions>>().Value;
         CheckRecordingsFolder(services.GetRequiredService<IOptions<RecorderOptions>>().Value.Folder);
         _ = services.GetRequiredService<IOptions<ReplayOptions>>().Value;
         _ = services.GetRequiredService<IOptions<HistoryOptions>>().Value;

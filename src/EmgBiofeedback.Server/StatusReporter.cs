@@ -66,6 +66,10 @@ internal sealed partial class StatusReporter(
             double level = Math.Clamp(Math.Log(Math.Max(m.RmsMicrovolts, 1) / 2) / Math.Log(250) * (Bars.Length - 1), 0, Bars.Length - 1);
             line.Append(CultureInfo.InvariantCulture, $" {m.Label} {m.RmsMicrovolts,5:F1}µV {Bars[(int)level]}{Warnings(m)}");
         }
+        if (s.BoardOverflow > 0)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" | board overflow: {s.BoardOverflow} sample instants dropped on the board");
+        }
         if (s.AnnotationsLost > 0)
         {
             line.Append(CultureInfo.InvariantCulture, $" | recorder: {s.AnnotationsLost} annotations lost");

@@ -45,11 +45,14 @@ public sealed class ServerProcess : IAsyncDisposable
     public string Target => new Uri(Address).Authority;
 
     /// <summary>Starts the service on a free loopback port and waits until it listens and streams.</summary>
-    public static ServerProcess StartListening(params string[] arguments)
+    public static ServerProcess StartListening(params string[] arguments) => StartListening(new StartOptions(), arguments);
+
+    /// <summary>As <see cref="StartListening(string[])"/>, started as <paramref name="options"/> say.</summary>
+    public static ServerProcess StartListening(StartOptions options, params string[] arguments)
     {
         string grpc = $"http://127.0.0.1:{FreePorts.Next()}";
         string browser = $"http://127.0.0.1:{FreePorts.Next()}";
-        ServerProcess server = Start([$"--Api:GrpcUrl={grpc}", $"--Api:BrowserUrl={browser}", .. arguments]);
+        ServerProcess server = Start(options, [$"--Api:GrpcUrl={grpc}", $"--Api:BrowserUrl={browser}", .. arguments]);
         server.Address = grpc;
         server.BrowserAddress = browser;
         // Both, in whichever order they come: the announcement follows Kestrel's start, the board line the loop's.
@@ -97,12 +100,22 @@ public sealed class ServerProcess : IAsyncDisposable
         public string? User { get; init; }
 
         public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
+
+        /// <summary>
+        /// A program and its arguments that start the server, given <c>dotnet</c>, the server's .dll and its arguments
+        /// after them (a shell that prepares the environment as a supervisor would). Not with <see cref="User"/>.
+        /// </summary>
+        public IReadOnlyList<string>? Launcher { get; init; }
     }
 
     public static ServerProcess Start(StartOptions options, params string[] arguments)
     {
         string application = options.ApplicationDirectory ?? ServerDirectory;
-        var start = new ProcessStartInfo(options.User is null ? "dotnet" : "setpriv")
+        if (options.User is not null && options.Launcher is not null)
+        {
+            throw new ArgumentException("A launcher and a user cannot be combined.", nameof(options));
+        }
+        var start = new ProcessStartInfo(options.Launcher?[0] ?? (options.User is null ? "dotnet" : "setpriv"))
         {
             WorkingDirectory = options.WorkingDirectory ?? application,
             RedirectStandardOutput = true,
@@ -111,6 +124,13 @@ public sealed class ServerProcess : IAsyncDisposable
         if (options.User is not null)
         {
             foreach (string a in new[] { $"--reuid={options.User}", $"--regid={options.User}", "--init-groups", "--", "dotnet" })
+            {
+                start.ArgumentList.Add(a);
+            }
+        }
+        if (options.Launcher is not null)
+        {
+            foreach (string a in options.Launcher.Skip(1).Append("dotnet"))
             {
                 start.ArgumentList.Add(a);
             }
@@ -155,6 +175,16 @@ public sealed class ServerProcess : IAsyncDisposable
         await _process.WaitForExitAsync(cts.Token);
         _process.WaitForExit(); // drains the redirected streams
         return _process.ExitCode;
+    }
+
+    /// <summary>SIGTERM, as systemd sends on stop, then the exit code.</summary>
+    public async Task<int> StopAsync(TimeSpan timeout)
+    {
+        using (Process kill = Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!)
+        {
+            await kill.WaitForExitAsync();
+        }
+        return await WaitForExitAsync(timeout);
     }
 
     private void Add(string? line)
