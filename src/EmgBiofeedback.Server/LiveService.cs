@@ -20,8 +20,7 @@ internal sealed class LiveService(
     StationStatusSource status,
     DeliveryLatency latency,
     IOptions<LiveOptions> liveOptions,
-    IOptions<Dsp.SignalChainOptions> dspOptions,
-    TimeProvider time) : V1.Live.LiveBase
+    IOptions<Dsp.SignalChainOptions> dspOptions) : V1.Live.LiveBase
 {
     private const int EventQueueCapacity = 256;
 
@@ -39,7 +38,7 @@ internal sealed class LiveService(
             await foreach (ActivationFrame frame in subscription.Reader.ReadAllAsync(cancellationToken))
             {
                 await responseStream.WriteAsync(Encode(frame, channels, subscription), cancellationToken);
-                latency.Record(time.GetElapsedTime(frame.ComputedTimestamp));
+                latency.Delivered(frame);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -119,7 +118,7 @@ internal sealed class LiveService(
                 if (frames.Reader.TryRead(out ActivationFrame? frame))
                 {
                     await responseStream.WriteAsync(new V1.LiveMessage { Activation = Encode(frame, channels, frames) }, cancellationToken);
-                    latency.Record(time.GetElapsedTime(frame.ComputedTimestamp));
+                    latency.Delivered(frame);
                     continue;
                 }
                 if (frameReady.IsCompleted)

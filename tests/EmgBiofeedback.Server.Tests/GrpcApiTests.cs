@@ -231,6 +231,30 @@ public class GrpcApiTests(ServerFixture fixture) : IClassFixture<ServerFixture>
     }
 
     [Fact]
+    public async Task GetStatus_says_how_long_frames_take_from_the_arrival_of_their_last_sample_to_the_stream()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+        var live = new Live.LiveClient(channel);
+        using (AsyncServerStreamingCall<ActivationFrame> call = live.StreamActivation(new StreamActivationRequest()))
+        {
+            for (int frames = 0; frames < 100 && await call.ResponseStream.MoveNext(CancellationToken.None); frames++)
+            {
+            }
+        }
+
+        EmgBiofeedback.Contracts.V1.Status status = await live.GetStatusAsync(new GetStatusRequest());
+
+        LatencySummary arrival = status.ArrivalToStream, delivery = status.DeliveryLatency;
+        Assert.True(arrival.Count >= 100, $"{arrival.Count} deliveries measured");
+        Assert.True(arrival.P50Ms > 0 && arrival.P50Ms <= arrival.P99Ms && arrival.P99Ms <= arrival.P999Ms && arrival.P999Ms <= arrival.MaxMs,
+            $"arrival to stream p50 {arrival.P50Ms} p99 {arrival.P99Ms} p99.9 {arrival.P999Ms} max {arrival.MaxMs} ms");
+        Assert.True(arrival.MaxMs < 2000, $"arrival to stream max {arrival.MaxMs} ms");
+        // Every frame arrives before it is computed: over the same writes, arrival-to-stream is the longer (to a bucket).
+        Assert.True(arrival.P50Ms * 1.07 >= delivery.P50Ms, $"arrival to stream p50 {arrival.P50Ms} ms, computed to stream p50 {delivery.P50Ms} ms");
+        Assert.True(delivery.P999Ms > 0 && delivery.P999Ms <= delivery.MaxMs);
+    }
+
+    [Fact]
     public async Task Browsers_can_call_over_grpc_web_on_HTTP_1_1()
     {
         using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
