@@ -27,8 +27,8 @@ foreach (string encoding in encodings)
 }
 
 Console.WriteLine($"{Environment.ProcessorCount} cores; load average at the start {LoadAverage()}");
-Console.WriteLine("| encoding | subscribers | connections | end-to-end p50 / p99 / max ms | service computed-to-stream p50 / p99 / p99.9 ms | service arrival-to-stream p50 / p99 / p99.9 ms | frames received | missed (sequence jumps) | failed streams | service CPU (cores) | load client CPU (cores) | service memory (MiB) | load average (1 min) at the end |");
-Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+Console.WriteLine("| encoding | subscribers | connections | end-to-end p50 / p99 / max ms | service computed-to-stream p50 / p99 / p99.9 ms | service arrival-to-stream p50 / p99 / p99.9 ms | frames received | missed (sequence jumps) | failed streams | service CPU (cores) | service CPU per frame received (µs) | load client CPU (cores) | service memory (MiB) | load average (1 min) at the end |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 foreach (int n in counts)
 {
     foreach (string encoding in encodings)
@@ -59,6 +59,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
     var latencies = new List<double>[subscribers];
     long missed = 0, jumps = 0, failedStreams = 0;
     var measuring = new TaskCompletionSource();
+    var measured = new TaskCompletionSource(); // the window is over: frames after it are not counted
     var readers = new Task[subscribers];
     for (int i = 0; i < subscribers; i++)
     {
@@ -74,7 +75,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
                 {
                     ActivationFrame frame = call.ResponseStream.Current;
                     double ms = (DateTimeOffset.UtcNow - frame.ComputedAt.ToDateTimeOffset()).TotalMilliseconds;
-                    if (measuring.Task.IsCompleted)
+                    if (measuring.Task.IsCompleted && !measured.Task.IsCompleted)
                     {
                         latencies[index].Add(ms);
                         Interlocked.Add(ref missed, frame.MissedBefore);
@@ -108,6 +109,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
     TimeSpan serverCpu0 = Cpu(server), clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var wall = Stopwatch.StartNew();
     await Task.Delay(duration);
+    measured.SetResult();
     double elapsed = wall.Elapsed.TotalSeconds;
     TimeSpan serverCpu = Cpu(server) - serverCpu0, clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu0;
     EmgBiofeedback.Contracts.V1.Status status = await live.GetStatusAsync(new GetStatusRequest());
@@ -123,7 +125,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
     double[] all = latencies.SelectMany(l => l).Order().ToArray();
     LatencySummary computed = status.DeliveryLatency, arrival = status.ArrivalToStream;
     return string.Create(CultureInfo.InvariantCulture,
-        $"| {subscribers} | {connections} | {P(all, 0.5):F1} / {P(all, 0.99):F1} / {(all.Length > 0 ? all[^1] : 0):F0} | {computed.P50Ms:F2} / {computed.P99Ms:F2} / {computed.P999Ms:F2} | {arrival.P50Ms:F2} / {arrival.P99Ms:F2} / {arrival.P999Ms:F2} | {all.Length} | {missed} ({jumps}) | {failedStreams} | {serverCpu.TotalSeconds / elapsed:F2} | {clientCpu.TotalSeconds / elapsed:F2} | {rss >> 20} | {LoadAverage()} |");
+        $"| {subscribers} | {connections} | {P(all, 0.5):F1} / {P(all, 0.99):F1} / {(all.Length > 0 ? all[^1] : 0):F0} | {computed.P50Ms:F2} / {computed.P99Ms:F2} / {computed.P999Ms:F2} | {arrival.P50Ms:F2} / {arrival.P99Ms:F2} / {arrival.P999Ms:F2} | {all.Length} | {missed} ({jumps}) | {failedStreams} | {serverCpu.TotalSeconds / elapsed:F2} | {(all.Length > 0 ? serverCpu.TotalMicroseconds / all.Length : 0):F1} | {clientCpu.TotalSeconds / elapsed:F2} | {rss >> 20} | {LoadAverage()} |");
 }
 
 static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
