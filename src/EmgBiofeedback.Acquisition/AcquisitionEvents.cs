@@ -81,6 +81,16 @@ public interface IAcquisitionSink
     void OnSamples(long sampleIndex, ReadOnlySpan<int> counts) =>
         throw new NotSupportedException($"{GetType().Name} takes 16-bit counts only.");
 
+    /// <summary>
+    /// One sample instant with the moment the bytes that carried it reached the host (<see cref="TimeProvider.GetTimestamp"/>
+    /// of the acquisition's clock): what the acquisition loop calls. A sink that measures latency takes this one; by
+    /// default the arrival is not needed.
+    /// </summary>
+    void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts, long arrivalTimestamp) => OnSamples(sampleIndex, counts);
+
+    /// <inheritdoc cref="OnSamples(long, ReadOnlySpan{ushort}, long)"/>
+    void OnSamples(long sampleIndex, ReadOnlySpan<int> counts, long arrivalTimestamp) => OnSamples(sampleIndex, counts);
+
     /// <summary>Instants are missing before the next <see cref="OnSamples"/>.</summary>
     void OnGap(SampleGap gap);
 

@@ -33,6 +33,10 @@ public sealed class AcquisitionLoop
     private long _reconnects;
     private long _sourceGeneration;
     private IReadOnlyList<ChannelScale>? _connectionScales;
+    private ByteArrivals? _arrivals;    // the current connection's, when its reader stamps them
+    private long _bufferStart;          // bytes of the connection before the buffer being decoded
+    private long _bufferReadAt;         // when that buffer was read: the arrival when the connection does not say
+    private long _frameEnd;             // bytes of the connection up to the end of the frame being dispatched
     private volatile SourceKind _source;
     private volatile bool _connected;
 
@@ -107,7 +111,7 @@ public sealed class AcquisitionLoop
                 try
                 {
                     await SendOnConnectAsync(connection, cancellationToken).ConfigureAwait(false);
-                    reason = await PumpAsync(connection.Input, cancellationToken).ConfigureAwait(false);
+                    reason = await PumpAsync(connection.Input, connection.Arrivals, cancellationToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or ObjectDisposedException)
                 {
@@ -172,8 +176,10 @@ public sealed class AcquisitionLoop
         connection.SendAsync(_commandBuffer.AsMemory(0, length).ToArray(), cancellationToken);
 
     /// <summary>Decodes until the link's pipe completes; returns why it did.</summary>
-    private async Task<string> PumpAsync(PipeReader input, CancellationToken cancellationToken)
+    private async Task<string> PumpAsync(PipeReader input, ByteArrivals? arrivals, CancellationToken cancellationToken)
     {
+        _arrivals = arrivals;
+        long consumedBefore = 0;
         while (true)
         {
             ReadResult result;
@@ -194,7 +200,10 @@ public sealed class AcquisitionLoop
                 return "source switched";
             }
             ReadOnlySequence<byte> buffer = result.Buffer;
+            _bufferReadAt = _time.GetTimestamp();
+            _bufferStart = consumedBefore;
             SequencePosition consumed = Decode(buffer, out long unread);
+            consumedBefore += buffer.Length - unread;
             if (result.IsCompleted)
             {
                 _decoder.OnLinkLost(unread);
@@ -210,6 +219,7 @@ public sealed class AcquisitionLoop
         var reader = new SequenceReader<byte>(buffer);
         while (_decoder.TryRead(ref reader, out BoardMessage message))
         {
+            _frameEnd = _bufferStart + reader.Consumed;
             Dispatch(message);
         }
         unread = reader.Remaining;
@@ -224,17 +234,18 @@ public sealed class AcquisitionLoop
                 ReportContinuity(message.Continuity, message.LostBefore);
                 _lastFrameTimestamp = _time.GetTimestamp();
                 long index = _nextSampleIndex++;
+                long arrival = _arrivals is { } arrivals && arrivals.TryGetArrival(_frameEnd, out long at) ? at : _bufferReadAt;
                 if (!message.WideSamples.IsEmpty)
                 {
                     foreach (IAcquisitionSink sink in _sinks)
                     {
-                        sink.OnSamples(index, message.WideSamples);
+                        sink.OnSamples(index, message.WideSamples, arrival);
                     }
                     break;
                 }
                 foreach (IAcquisitionSink sink in _sinks)
                 {
-                    sink.OnSamples(index, message.Samples);
+                    sink.OnSamples(index, message.Samples, arrival);
                 }
                 break;
 

@@ -47,4 +47,10 @@ public interface IBoardConnection : IAsyncDisposable
     /// <summary>The kind of source this connection reads when it differs from its link's (a switchable link's
     /// connection is to the source it was switched to when it opened); null: the link's.</summary>
     SourceKind? Kind => null;
+
+    /// <summary>
+    /// When the connection's bytes arrived, recorded by whatever reads them from the device (null: the source does not
+    /// say, and the acquisition loop takes the moment it read them from <see cref="Input"/>).
+    /// </summary>
+    ByteArrivals? Arrivals => null;
 }

@@ -6,9 +6,11 @@ namespace EmgBiofeedback.Acquisition;
 /// <summary>
 /// A board on a serial port (a USB-serial Arduino, or a pseudo-terminal in tests) through System.IO.Ports.
 /// One dedicated thread blocks in <c>BaseStream.Read</c> and writes into a pipe; the decoder reads the
-/// pipe. Not <c>DataReceived</c>: on Unix it adds a millisecond and more CPU (../shared/notes/serial.md).
+/// pipe. Not <c>DataReceived</c>: on Unix it adds a millisecond and more CPU (../shared/notes/serial.md). The read
+/// thread stamps each read's bytes with the moment they arrived (<see cref="ByteArrivals"/>), where the service's
+/// latency starts; <paramref name="time"/> (default: the system's) must be the acquisition loop's.
 /// </summary>
-public sealed class SerialBoardLink(SerialOptions options) : IBoardLink
+public sealed class SerialBoardLink(SerialOptions options, TimeProvider? time = null) : IBoardLink
 {
     public SourceKind Kind => SourceKind.SerialBoard;
 
@@ -46,7 +48,7 @@ public sealed class SerialBoardLink(SerialOptions options) : IBoardLink
             port.Dispose();
             throw;
         }
-        return ValueTask.FromResult<IBoardConnection>(new Connection(port));
+        return ValueTask.FromResult<IBoardConnection>(new Connection(port, time ?? TimeProvider.System));
     }
 
     private sealed class Connection : IBoardConnection
@@ -57,15 +59,19 @@ public sealed class SerialBoardLink(SerialOptions options) : IBoardLink
         private readonly SerialPort _port;
         private readonly Thread _reader;
         private readonly SemaphoreSlim _writeLock = new(1, 1);
+        private readonly TimeProvider _time;
 
-        public Connection(SerialPort port)
+        public Connection(SerialPort port, TimeProvider time)
         {
             _port = port;
+            _time = time;
             _reader = new Thread(ReadLoop) { IsBackground = true, Name = $"serial-read {port.PortName}" };
             _reader.Start();
         }
 
         public PipeReader Input => _pipe.Reader;
+
+        public ByteArrivals Arrivals { get; } = new();
 
         private void ReadLoop()
         {
@@ -81,6 +87,8 @@ public sealed class SerialBoardLink(SerialOptions options) : IBoardLink
                     {
                         throw new EndOfStreamException($"{_port.PortName} returned end of stream.");
                     }
+                    // Stamped before the decoder can see the bytes, so every byte it reads has its arrival.
+                    Arrivals.Record(read, _time.GetTimestamp());
                     writer.Advance(read);
                     FlushResult flush = writer.FlushAsync().AsTask().GetAwaiter().GetResult();
                     if (flush.IsCompleted)

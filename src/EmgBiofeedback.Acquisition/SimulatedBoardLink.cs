@@ -13,7 +13,7 @@ public sealed class SimulatedBoardLink(SimulatorOptions options, double sensorGa
     public string Description => $"simulated board ({options.Channels} ch x {options.SampleRateHz} Hz)";
 
     public ValueTask<IBoardConnection> ConnectAsync(CancellationToken cancellationToken) =>
-        ValueTask.FromResult<IBoardConnection>(new Connection(_driver));
+        ValueTask.FromResult<IBoardConnection>(new Connection(_driver, time));
 
     private sealed class Connection : IBoardConnection
     {
@@ -22,13 +22,15 @@ public sealed class SimulatedBoardLink(SimulatorOptions options, double sensorGa
         private readonly CancellationTokenSource _stop = new();
         private readonly Task _run;
 
-        public Connection(SimulatedBoardDriver driver)
+        public Connection(SimulatedBoardDriver driver, TimeProvider time)
         {
+            // The board's flush is the moment its bytes are sent: their arrival, as a serial port's read would see it.
+            PipeWriter output = Arrivals.Stamping(_pipe.Writer, time);
             _run = Task.Run(async () =>
             {
                 try
                 {
-                    await driver.RunAsync(_pipe.Writer, _commands.Reader, _stop.Token).ConfigureAwait(false);
+                    await driver.RunAsync(output, _commands.Reader, _stop.Token).ConfigureAwait(false);
                     await _pipe.Writer.CompleteAsync().ConfigureAwait(false);
                 }
                 catch (OperationCanceledException e)
@@ -39,6 +41,8 @@ public sealed class SimulatedBoardLink(SimulatorOptions options, double sensorGa
         }
 
         public PipeReader Input => _pipe.Reader;
+
+        public ByteArrivals Arrivals { get; } = new();
 
         public ValueTask SendAsync(ReadOnlyMemory<byte> frame, CancellationToken cancellationToken) =>
             _commands.Writer.WriteAsync(frame.ToArray(), cancellationToken);

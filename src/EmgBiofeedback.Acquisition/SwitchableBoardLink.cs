@@ -70,6 +70,8 @@ public sealed class SwitchableBoardLink(IBoardLink initial) : IBoardLink
 
         public IReadOnlyList<Protocol.ChannelScale>? Scales => inner.Scales;
 
+        public ByteArrivals? Arrivals => inner.Arrivals;
+
         /// <summary>
         /// Ends this connection for its reader: the loop's pending (or next) read returns cancelled, the loop stops reading
         /// it, disposes it on its own thread and reconnects, now to the new source. The switching thread never disposes a

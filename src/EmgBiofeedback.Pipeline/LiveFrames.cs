@@ -39,6 +39,13 @@ public sealed class ActivationFrame
     /// <summary>Monotonic timestamp of the computation (<see cref="TimeProvider.GetTimestamp"/>), for delivery latency.</summary>
     public required long ComputedTimestamp { get; init; }
 
+    /// <summary>
+    /// Monotonic timestamp (<see cref="TimeProvider.GetTimestamp"/>) at which the bytes carrying the frame's last sample
+    /// reached the host (the serial port's read, the simulated board's send): where the service's latency starts.
+    /// 0 when unknown.
+    /// </summary>
+    public long ArrivalTimestamp { get; init; }
+
     public required MuscleActivation[] Muscles { get; init; }
 
     /// <summary>What produced the samples: a patient's board, the simulated board, or a replay.</summary>

@@ -21,6 +21,14 @@ public sealed class LiveOptions
     /// </summary>
     [Range(1, 1024)]
     public int SubscriberQueueFrames { get; set; } = 8;
+
+    /// <summary>
+    /// Encode each activation frame once per tick and write the shared bytes to every subscriber, with its own
+    /// missed_before and channel selection (true, the default); false serialises the frame once per subscriber, as
+    /// grpc-dotnet's generated marshaller does: the wire is the same either way, kept to measure the difference
+    /// (docs/performance.md, gRPC fan-out).
+    /// </summary>
+    public bool SharedEncoding { get; set; } = true;
 }
 
 [OptionsValidator]

@@ -224,12 +224,19 @@ public sealed class LivePipeline : IAcquisitionSink
     public (int SampleRateHz, double OutputRateHz, double RmsWindowMs)? Stream =>
         _chain is { } c ? (c.Board.SampleRateHz, c.Signal.Design.OutputRateHz, c.Signal.Design.RmsWindowSamples * 1000.0 / c.Board.SampleRateHz) : null;
 
-    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts) => Process(sampleIndex, counts);
+    /// <summary>A sample instant fed directly (an offline run, a test): it arrives now.</summary>
+    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts) => Process(sampleIndex, counts, _time.GetTimestamp());
 
     /// <summary>32-bit counts: a replayed recording whose digital range does not fit 16 bits (its chain takes them).</summary>
-    public void OnSamples(long sampleIndex, ReadOnlySpan<int> counts) => Process(sampleIndex, counts);
+    public void OnSamples(long sampleIndex, ReadOnlySpan<int> counts) => Process(sampleIndex, counts, _time.GetTimestamp());
 
-    private void Process<TCount>(long sampleIndex, ReadOnlySpan<TCount> counts)
+    /// <summary>A sample instant from the acquisition, with the moment its bytes arrived: its frame carries it.</summary>
+    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts, long arrivalTimestamp) => Process(sampleIndex, counts, arrivalTimestamp);
+
+    /// <inheritdoc cref="OnSamples(long, ReadOnlySpan{ushort}, long)"/>
+    public void OnSamples(long sampleIndex, ReadOnlySpan<int> counts, long arrivalTimestamp) => Process(sampleIndex, counts, arrivalTimestamp);
+
+    private void Process<TCount>(long sampleIndex, ReadOnlySpan<TCount> counts, long arrivalTimestamp)
         where TCount : unmanaged, System.Numerics.IBinaryInteger<TCount>
     {
         _acquisitionThread = Environment.CurrentManagedThreadId;
@@ -255,7 +262,7 @@ public sealed class LivePipeline : IAcquisitionSink
         AppendToWaveform(chain, sampleIndex, counts, filtered);
         if (written > 0)
         {
-            PublishActivation(chain, chain.Outputs.AsSpan(0, written));
+            PublishActivation(chain, chain.Outputs.AsSpan(0, written), arrivalTimestamp);
         }
     }
 
@@ -313,7 +320,8 @@ public sealed class LivePipeline : IAcquisitionSink
     /// <summary>The sample index the next frame will have (for markers); -1 before any sample.</summary>
     public long CurrentSampleIndex => _chain?.NextIndex ?? -1;
 
-    private void PublishActivation(Chain chain, ReadOnlySpan<EnvelopeSample> outputs)
+    /// <param name="arrivalTimestamp">When the sample that completed these outputs arrived: each frame's last sample.</param>
+    private void PublishActivation(Chain chain, ReadOnlySpan<EnvelopeSample> outputs, long arrivalTimestamp)
     {
         IReadOnlyList<string> labels = Labels;
         int channels = chain.Signal.ChannelCount;
@@ -346,6 +354,7 @@ public sealed class LivePipeline : IAcquisitionSink
                 SampleTimeSeconds = index / (double)chain.Board.SampleRateHz,
                 ComputedAt = _time.GetUtcNow(),
                 ComputedTimestamp = _time.GetTimestamp(),
+                ArrivalTimestamp = arrivalTimestamp,
                 Muscles = muscles,
                 Source = _source,
             };

@@ -12,7 +12,8 @@ namespace EmgBiofeedback.Server;
 /// <summary>
 /// emg.v1.Live: thin over the live pipeline. Each stream reads its own bounded subscription, so a slow
 /// client only loses its own frames (and is told how many in missed_before); the call's cancellation
-/// ends the stream and releases the subscription.
+/// ends the stream and releases the subscription. Activation frames are written from their shared
+/// encoding (<see cref="LiveBinding"/>), each write's latency recorded (<see cref="DeliveryLatency"/>).
 /// </summary>
 [Authorize(Policy = ApiRoles.ViewPolicy)]
 internal sealed class LiveService(
@@ -20,26 +21,27 @@ internal sealed class LiveService(
     StationStatusSource status,
     DeliveryLatency latency,
     IOptions<LiveOptions> liveOptions,
-    IOptions<Dsp.SignalChainOptions> dspOptions,
-    TimeProvider time) : V1.Live.LiveBase
+    IOptions<Dsp.SignalChainOptions> dspOptions) : LiveBinding.LiveServiceBase
 {
     private const int EventQueueCapacity = 256;
 
     public override Task<V1.Status> GetStatus(V1.GetStatusRequest request, ServerCallContext context) =>
         Task.FromResult(ProtoMapping.ToProto(status.Capture()));
 
-    public override async Task StreamActivation(V1.StreamActivationRequest request, IServerStreamWriter<V1.ActivationFrame> responseStream, ServerCallContext context)
+    public override async Task StreamActivation(V1.StreamActivationRequest request, IServerStreamWriter<SubscriberFrame> responseStream, ServerCallContext context)
     {
         int[]? channels = request.Channels.Count == 0 ? null : CheckedChannels(request.Channels, "channels");
         int keepEvery = KeepEvery(request.RateHz);
         using Subscription<ActivationFrame> subscription = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
         CancellationToken cancellationToken = context.CancellationToken;
+        var message = new SubscriberFrame(channels, liveOptions.Value.SharedEncoding);
         try
         {
             await foreach (ActivationFrame frame in subscription.Reader.ReadAllAsync(cancellationToken))
             {
-                await responseStream.WriteAsync(Encode(frame, channels, subscription), cancellationToken);
-                latency.Record(time.GetElapsedTime(frame.ComputedTimestamp));
+                message.Set(frame, subscription.TakeMissed());
+                await responseStream.WriteAsync(message, cancellationToken);
+                latency.Delivered(frame);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -95,13 +97,14 @@ internal sealed class LiveService(
         }
     }
 
-    public override async Task StreamLive(V1.StreamActivationRequest request, IServerStreamWriter<V1.LiveMessage> responseStream, ServerCallContext context)
+    public override async Task StreamLive(V1.StreamActivationRequest request, IServerStreamWriter<SubscriberLiveMessage> responseStream, ServerCallContext context)
     {
         int[]? channels = request.Channels.Count == 0 ? null : CheckedChannels(request.Channels, "channels");
         int keepEvery = KeepEvery(request.RateHz);
         using Subscription<ActivationFrame> frames = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
         using Subscription<LiveEvent> events = pipeline.Events.Subscribe(EventQueueCapacity);
         CancellationToken cancellationToken = context.CancellationToken;
+        var live = new SubscriberLiveMessage(channels, liveOptions.Value.SharedEncoding);
         try
         {
             await context.WriteResponseHeadersAsync([]);
@@ -114,12 +117,14 @@ internal sealed class LiveService(
                 {
                     V1.Event message = ProtoMapping.ToProto(e);
                     message.MissedBefore = (uint)Math.Min(events.TakeMissed(), uint.MaxValue);
-                    await responseStream.WriteAsync(new V1.LiveMessage { Event = message }, cancellationToken);
+                    live.SetEvent(message);
+                    await responseStream.WriteAsync(live, cancellationToken);
                 }
                 if (frames.Reader.TryRead(out ActivationFrame? frame))
                 {
-                    await responseStream.WriteAsync(new V1.LiveMessage { Activation = Encode(frame, channels, frames) }, cancellationToken);
-                    latency.Record(time.GetElapsedTime(frame.ComputedTimestamp));
+                    live.SetActivation(frame, frames.TakeMissed());
+                    await responseStream.WriteAsync(live, cancellationToken);
+                    latency.Delivered(frame);
                     continue;
                 }
                 if (frameReady.IsCompleted)
@@ -147,24 +152,6 @@ internal sealed class LiveService(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
         }
-    }
-
-    private static readonly Func<ActivationFrame, V1.ActivationFrame> WholeFrame = f => ProtoMapping.ToProto(f, null);
-
-    /// <summary>
-    /// A frame for one subscriber: the whole frame is encoded once per tick and shared; only a channel selection or a
-    /// report of missed frames makes the subscriber's own copy.
-    /// </summary>
-    private static V1.ActivationFrame Encode(ActivationFrame frame, int[]? channels, Subscription<ActivationFrame> subscription)
-    {
-        V1.ActivationFrame message = channels is null ? frame.GetWireForm(WholeFrame) : ProtoMapping.ToProto(frame, channels);
-        long missed = subscription.TakeMissed();
-        if (missed > 0)
-        {
-            message = message.Clone();
-            message.MissedBefore = (uint)Math.Min(missed, uint.MaxValue);
-        }
-        return message;
     }
 
     private double OutputRate() => pipeline.OutputRateHz > 0 ? pipeline.OutputRateHz : dspOptions.Value.OutputRateHz;

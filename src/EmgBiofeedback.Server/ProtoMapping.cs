@@ -85,8 +85,8 @@ internal static class ProtoMapping
         {
             status.Channels.Add(new V1.ChannelInfo { Channel = (uint)i, Label = s.ChannelLabels[i] });
         }
-        (double p50, double p99, double max, long count) = s.DeliveryLatency;
-        status.DeliveryLatency = new V1.LatencySummary { P50Ms = p50, P99Ms = p99, MaxMs = max, Count = (ulong)count };
+        status.DeliveryLatency = ToProto(s.DeliveryLatency);
+        status.ArrivalToStream = ToProto(s.ArrivalToStream);
         if (s.History is { } h)
         {
             status.History = new V1.HistoryStatus
@@ -106,6 +106,9 @@ internal static class ProtoMapping
         }
         return status;
     }
+
+    public static V1.LatencySummary ToProto(LatencyQuantiles l) =>
+        new() { P50Ms = l.P50, P99Ms = l.P99, P999Ms = l.P999, MaxMs = l.Max, Count = (ulong)l.Count };
 
     public static V1.SourceKind ToProto(SourceKind source) => source switch
     {

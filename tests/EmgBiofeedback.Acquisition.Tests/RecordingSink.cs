@@ -7,6 +7,7 @@ public sealed class RecordingSink : IAcquisitionSink
 {
     private readonly Lock _gate = new();
     private readonly List<(long Index, ushort[] Counts)> _samples = [];
+    private readonly List<(long Arrival, long Received)> _arrivals = [];
     private readonly List<SampleGap> _gaps = [];
     private readonly List<BoardInfo> _boards = [];
     private readonly List<AcquisitionEvent> _events = [];
@@ -14,6 +15,9 @@ public sealed class RecordingSink : IAcquisitionSink
     public int SampleCount { get { lock (_gate) { return _samples.Count; } } }
 
     public IReadOnlyList<(long Index, ushort[] Counts)> Samples { get { lock (_gate) { return _samples.ToArray(); } } }
+
+    /// <summary>Per sample, in the order of <see cref="Samples"/>: when its bytes arrived, and when it reached this sink (Stopwatch timestamps).</summary>
+    public IReadOnlyList<(long Arrival, long Received)> Arrivals { get { lock (_gate) { return _arrivals.ToArray(); } } }
     public IReadOnlyList<SampleGap> Gaps { get { lock (_gate) { return _gaps.ToArray(); } } }
     public IReadOnlyList<BoardInfo> Boards { get { lock (_gate) { return _boards.ToArray(); } } }
     public IReadOnlyList<AcquisitionEvent> Events { get { lock (_gate) { return _events.ToArray(); } } }
@@ -22,10 +26,17 @@ public sealed class RecordingSink : IAcquisitionSink
 
     public void OnBoard(BoardInfo board) { lock (_gate) { _boards.Add(board); } }
 
-    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts)
+    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts) => OnSamples(sampleIndex, counts, 0);
+
+    public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts, long arrivalTimestamp)
     {
+        long received = System.Diagnostics.Stopwatch.GetTimestamp();
         ushort[] copy = counts.ToArray();
-        lock (_gate) { _samples.Add((sampleIndex, copy)); }
+        lock (_gate)
+        {
+            _samples.Add((sampleIndex, copy));
+            _arrivals.Add((arrivalTimestamp, received));
+        }
     }
 
     public void OnGap(SampleGap gap) { lock (_gate) { _gaps.Add(gap); } }

@@ -97,6 +97,27 @@ public class SerialLinkTests
         AssertValuesMatchTheBoard(simulator, firstSequence: 0, afterRestart.Select(s => (s.Index - gap.NextSampleIndex, s.Counts)).ToArray());
     }
 
+    [Fact]
+    public async Task Each_sample_carries_the_moment_its_bytes_were_read_from_the_port()
+    {
+        await using SocatPtyPair pty = await SocatPtyPair.StartAsync();
+        var simulator = new SimulatorOptions { Channels = Channels, SampleRateHz = SampleRate };
+        var options = new AcquisitionOptions { Serial = { PortName = pty.HostEnd } };
+        var sink = new RecordingSink();
+        var loop = new AcquisitionLoop(new SerialBoardLink(options.Serial), [sink], options, TimeProvider.System, NullLogger<AcquisitionLoop>.Instance);
+        using var stop = new CancellationTokenSource();
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        Task board = StartBoard(simulator, pty.BoardEnd, stop.Token);
+        Task acquisition = loop.RunAsync(stop.Token);
+
+        await Eventually.TrueAsync(() => sink.SampleCount >= 2 * SampleRate, TimeSpan.FromSeconds(60), "2 s of frames");
+        await stop.CancelAsync();
+        await acquisition;
+        await IgnoreCancellation(board);
+
+        ArrivalTests.AssertPlausible(sink.Arrivals, start);
+    }
+
     private static Task StartBoard(SimulatorOptions simulator, string device, CancellationToken cancellationToken) =>
         new SimulatedBoardPort(new SimulatedBoardDriver(new SimulatedBoard(simulator, SensorGain), TimeProvider.System), device, TimeProvider.System)
             .RunAsync(cancellationToken);

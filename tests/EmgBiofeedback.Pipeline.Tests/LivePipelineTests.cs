@@ -59,6 +59,25 @@ public class LivePipelineTests
     }
 
     [Fact]
+    public void Each_activation_frame_carries_the_arrival_of_its_last_sample()
+    {
+        var pipeline = new LivePipeline(new SignalChainOptions(), Labels, TimeProvider.System);
+        using Subscription<ActivationFrame> frames = pipeline.Activation.Subscribe(capacity: 1000);
+        var board = new SimulatedBoard(new SimulatorOptions(), sensorGain: 200);
+        pipeline.OnBoard(board.Describe());
+        var counts = new ushort[8];
+        for (long i = 0; i < 1000; i++)
+        {
+            board.TrySampleNext(counts, out _);
+            pipeline.OnSamples(i, counts, arrivalTimestamp: 1_000_000 + (i * 7));
+        }
+
+        List<ActivationFrame> received = Drain(frames);
+        Assert.Equal(50, received.Count);
+        Assert.All(received, f => Assert.Equal(1_000_000 + (f.SampleIndex * 7), f.ArrivalTimestamp));
+    }
+
+    [Fact]
     public void Waveform_blocks_carry_20_ms_of_every_channel_raw_and_filtered()
     {
         var pipeline = new LivePipeline(new SignalChainOptions(), Labels, TimeProvider.System);

@@ -8,27 +8,44 @@ using Grpc.Net.Client;
 // Starts the real service (simulated board) on free loopback ports, then for each subscriber count opens
 // that many StreamActivation streams (50 per HTTP/2 connection, half Kestrel's default stream limit) and
 // measures, per delivered frame, the time from the envelope's computation (computed_at, server wall
-// clock) to the client's receipt (same machine, same clock); plus the service's own publish-to-write
-// figure from GetStatus, its CPU and its memory. Usage:
-//   dotnet run -c Release --project tests/EmgBiofeedback.Server.LoadTest -- [seconds=20] [counts=1,10,100,1000]
+// clock) to the client's receipt (same machine, same clock); plus the service's own figures from GetStatus
+// (envelope computed -> handed to the stream, and arrival of the frame's last sample -> handed to the stream,
+// both over the last 10-20 s), its CPU and its memory. Each row runs against a fresh service process, once per
+// encoding: "per-subscriber" (Live:SharedEncoding=false, the frame serialised for each subscriber) and "shared"
+// (encoded once per tick), one after the other for each count, so both see the same machine. Usage:
+//   dotnet run -c Release --project tests/EmgBiofeedback.Server.LoadTest -- [seconds=20] [counts=1,10,100,1000] [encodings=per-subscriber,shared]
 int seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
 int[] counts = args.Length > 1 ? args[1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [1, 10, 100, 1000];
-
-using Process server = StartServer(out string address);
-try
+string[] encodings = args.Length > 2 ? args[2].Split(',') : ["per-subscriber", "shared"];
+foreach (string encoding in encodings)
 {
-    Console.WriteLine("| subscribers | connections | end-to-end p50 / p99 / max ms | service publish-to-write p50 / p99 ms | frames received | missed (sequence jumps) | failed streams | service CPU (cores) | load client CPU (cores) | service memory (MiB) |");
-    Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
-    foreach (int n in counts)
+    if (encoding is not ("per-subscriber" or "shared"))
     {
-        Console.WriteLine(await Run(address, server, n, TimeSpan.FromSeconds(seconds)));
+        Console.Error.WriteLine($"encodings: '{encoding}' is neither per-subscriber nor shared.");
+        return 2;
     }
 }
-finally
+
+Console.WriteLine($"{Environment.ProcessorCount} cores; load average at the start {LoadAverage()}");
+Console.WriteLine("| encoding | subscribers | connections | end-to-end p50 / p99 / max ms | service computed-to-stream p50 / p99 / p99.9 ms | service arrival-to-stream p50 / p99 / p99.9 ms | frames received | missed (sequence jumps) | failed streams | service CPU (cores) | service CPU per frame received (µs) | load client CPU (cores) | service memory (MiB) | load average (1 min) at the end |");
+Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+foreach (int n in counts)
 {
-    server.Kill();
-    server.WaitForExit();
+    foreach (string encoding in encodings)
+    {
+        using Process server = StartServer(encoding == "shared", out string address);
+        try
+        {
+            Console.WriteLine($"| {encoding} {await Run(address, server, n, TimeSpan.FromSeconds(seconds))}");
+        }
+        finally
+        {
+            server.Kill();
+            server.WaitForExit();
+        }
+    }
 }
+return 0;
 
 static async Task<string> Run(string address, Process server, int subscribers, TimeSpan duration)
 {
@@ -42,6 +59,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
     var latencies = new List<double>[subscribers];
     long missed = 0, jumps = 0, failedStreams = 0;
     var measuring = new TaskCompletionSource();
+    var measured = new TaskCompletionSource(); // the window is over: frames after it are not counted
     var readers = new Task[subscribers];
     for (int i = 0; i < subscribers; i++)
     {
@@ -57,7 +75,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
                 {
                     ActivationFrame frame = call.ResponseStream.Current;
                     double ms = (DateTimeOffset.UtcNow - frame.ComputedAt.ToDateTimeOffset()).TotalMilliseconds;
-                    if (measuring.Task.IsCompleted)
+                    if (measuring.Task.IsCompleted && !measured.Task.IsCompleted)
                     {
                         latencies[index].Add(ms);
                         Interlocked.Add(ref missed, frame.MissedBefore);
@@ -91,6 +109,7 @@ static async Task<string> Run(string address, Process server, int subscribers, T
     TimeSpan serverCpu0 = Cpu(server), clientCpu0 = Process.GetCurrentProcess().TotalProcessorTime;
     var wall = Stopwatch.StartNew();
     await Task.Delay(duration);
+    measured.SetResult();
     double elapsed = wall.Elapsed.TotalSeconds;
     TimeSpan serverCpu = Cpu(server) - serverCpu0, clientCpu = Process.GetCurrentProcess().TotalProcessorTime - clientCpu0;
     EmgBiofeedback.Contracts.V1.Status status = await live.GetStatusAsync(new GetStatusRequest());
@@ -104,9 +123,12 @@ static async Task<string> Run(string address, Process server, int subscribers, T
     }
 
     double[] all = latencies.SelectMany(l => l).Order().ToArray();
+    LatencySummary computed = status.DeliveryLatency, arrival = status.ArrivalToStream;
     return string.Create(CultureInfo.InvariantCulture,
-        $"| {subscribers} | {connections} | {P(all, 0.5):F1} / {P(all, 0.99):F1} / {(all.Length > 0 ? all[^1] : 0):F0} | {status.DeliveryLatency.P50Ms:F2} / {status.DeliveryLatency.P99Ms:F2} | {all.Length} | {missed} ({jumps}) | {failedStreams} | {serverCpu.TotalSeconds / elapsed:F2} | {clientCpu.TotalSeconds / elapsed:F2} | {rss >> 20} |");
+        $"| {subscribers} | {connections} | {P(all, 0.5):F1} / {P(all, 0.99):F1} / {(all.Length > 0 ? all[^1] : 0):F0} | {computed.P50Ms:F2} / {computed.P99Ms:F2} / {computed.P999Ms:F2} | {arrival.P50Ms:F2} / {arrival.P99Ms:F2} / {arrival.P999Ms:F2} | {all.Length} | {missed} ({jumps}) | {failedStreams} | {serverCpu.TotalSeconds / elapsed:F2} | {(all.Length > 0 ? serverCpu.TotalMicroseconds / all.Length : 0):F1} | {clientCpu.TotalSeconds / elapsed:F2} | {rss >> 20} | {LoadAverage()} |");
 }
+
+static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
 
 static double P(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[(int)(q * (sorted.Length - 1))];
 
@@ -116,17 +138,24 @@ static TimeSpan Cpu(Process p)
     return p.TotalProcessorTime;
 }
 
-static Process StartServer(out string address)
+static Process StartServer(bool sharedEncoding, out string address)
 {
     address = $"http://127.0.0.1:{FreePorts.Next()}";
     var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "EmgBiofeedback.Server.dll"), $"--Api:GrpcUrl={address}", $"--Api:BrowserUrl=http://127.0.0.1:{FreePorts.Next()}", "--Acquisition:StatusInterval=00:01:00"])
+    foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "EmgBiofeedback.Server.dll"), $"--Api:GrpcUrl={address}", $"--Api:BrowserUrl=http://127.0.0.1:{FreePorts.Next()}", "--Acquisition:StatusInterval=00:01:00", $"--Live:SharedEncoding={sharedEncoding}"])
     {
         start.ArgumentList.Add(a);
     }
     Process process = Process.Start(start)!;
-    var ready = new ManualResetEventSlim();
-    process.OutputDataReceived += (_, e) => { if (e.Data?.Contains("Board simulated", StringComparison.Ordinal) == true) { ready.Set(); } };
+    // Ready once the board streams and Kestrel listens (the board may identify itself before the listeners open).
+    var ready = new CountdownEvent(2);
+    process.OutputDataReceived += (_, e) =>
+    {
+        if (!ready.IsSet && (e.Data?.Contains("Board simulated", StringComparison.Ordinal) == true || e.Data?.Contains("gRPC API on", StringComparison.Ordinal) == true))
+        {
+            ready.Signal();
+        }
+    };
     process.ErrorDataReceived += (_, _) => { };
     process.BeginOutputReadLine();
     process.BeginErrorReadLine();

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using EmgBiofeedback.Contracts.V1;
+using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Health.V1;
 using Grpc.Net.Client;
@@ -227,6 +228,57 @@ public class GrpcApiTests(ServerFixture fixture) : IClassFixture<ServerFixture>
         }
 
         Assert.Equal(SourceKind.SimulatedBoard, (await live.GetStatusAsync(new GetStatusRequest())).SourceKind);
+        Assert.All(frames, f => Assert.Equal(SourceKind.SimulatedBoard, f.SourceKind));
+    }
+
+    [Fact]
+    public async Task GetStatus_says_how_long_frames_take_from_the_arrival_of_their_last_sample_to_the_stream()
+    {
+        using GrpcChannel channel = GrpcChannel.ForAddress(Server.Address);
+        var live = new Live.LiveClient(channel);
+        using (AsyncServerStreamingCall<ActivationFrame> call = live.StreamActivation(new StreamActivationRequest()))
+        {
+            for (int frames = 0; frames < 100 && await call.ResponseStream.MoveNext(CancellationToken.None); frames++)
+            {
+            }
+        }
+
+        EmgBiofeedback.Contracts.V1.Status status = await live.GetStatusAsync(new GetStatusRequest());
+
+        LatencySummary arrival = status.ArrivalToStream, delivery = status.DeliveryLatency;
+        Assert.True(arrival.Count >= 100, $"{arrival.Count} deliveries measured");
+        Assert.True(arrival.P50Ms > 0 && arrival.P50Ms <= arrival.P99Ms && arrival.P99Ms <= arrival.P999Ms && arrival.P999Ms <= arrival.MaxMs,
+            $"arrival to stream p50 {arrival.P50Ms} p99 {arrival.P99Ms} p99.9 {arrival.P999Ms} max {arrival.MaxMs} ms");
+        Assert.True(arrival.MaxMs < 2000, $"arrival to stream max {arrival.MaxMs} ms");
+        // Every frame arrives before it is computed: over the same writes, arrival-to-stream is the longer (to a bucket).
+        Assert.True(arrival.P50Ms * 1.07 >= delivery.P50Ms, $"arrival to stream p50 {arrival.P50Ms} ms, computed to stream p50 {delivery.P50Ms} ms");
+        Assert.True(delivery.P999Ms > 0 && delivery.P999Ms <= delivery.MaxMs);
+    }
+
+    [Fact]
+    public async Task Browsers_receive_activation_frames_over_grpc_web_as_live_proto_describes_them()
+    {
+        using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        byte[] request = new StreamActivationRequest { Channels = { 1, 0 }, RateHz = 25 }.ToByteArray();
+        using var content = new ByteArrayContent([0, 0, 0, 0, (byte)request.Length, .. request]);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/grpc-web");
+        using var post = new HttpRequestMessage(HttpMethod.Post, $"{Server.BrowserAddress}/emg.v1.Live/StreamActivation") { Content = content };
+
+        using HttpResponseMessage response = await http.SendAsync(post, HttpCompletionOption.ResponseHeadersRead);
+        await using Stream body = await response.Content.ReadAsStreamAsync();
+        var frames = new List<ActivationFrame>();
+        var header = new byte[5];
+        while (frames.Count < 3)
+        {
+            await body.ReadExactlyAsync(header);
+            Assert.Equal(0, header[0]); // a message, uncompressed
+            var message = new byte[System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(1))];
+            await body.ReadExactlyAsync(message);
+            frames.Add(ActivationFrame.Parser.ParseFrom(message));
+        }
+
+        Assert.All(frames, f => Assert.Equal(["SCM R", "SCM L"], f.Muscles.Select(m => m.Label)));
+        Assert.All(frames.Zip(frames.Skip(1)), p => Assert.Equal(p.First.Sequence + 2, p.Second.Sequence)); // 25 of 50 Hz
         Assert.All(frames, f => Assert.Equal(SourceKind.SimulatedBoard, f.SourceKind));
     }
 

@@ -1,5 +1,8 @@
 using System.Diagnostics.Metrics;
 using EmgBiofeedback.Acquisition;
+using EmgBiofeedback.Contracts.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 
 namespace EmgBiofeedback.Server.Tests;
@@ -49,5 +52,48 @@ public class MetricsTests
         {
             Assert.All(expected, name => Assert.Equal(0, values[name]));
         }
+    }
+
+    [Fact]
+    public async Task Each_frame_handed_to_a_stream_is_recorded_in_the_arrival_to_stream_histogram_of_the_EmgBiofeedback_meter()
+    {
+        string address = $"http://127.0.0.1:{FreePorts.Next()}";
+        WebApplicationBuilder builder = WebApplication.CreateBuilder([$"--Api:GrpcUrl={address}", $"--Api:BrowserUrl=http://127.0.0.1:{FreePorts.Next()}"]);
+        builder.AddEmgBiofeedback();
+        await using WebApplication app = builder.Build();
+        app.MapEmgBiofeedback();
+        var latencies = new List<double>();
+        string? unit = null;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "EmgBiofeedback" && instrument.Name == "emg.latency.arrival_to_stream")
+            {
+                unit = instrument.Unit;
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => { lock (latencies) { latencies.Add(value); } });
+        listener.Start();
+        await app.StartAsync();
+
+        using (GrpcChannel channel = GrpcChannel.ForAddress(address))
+        using (AsyncServerStreamingCall<ActivationFrame> call = new Live.LiveClient(channel).StreamActivation(new StreamActivationRequest()))
+        {
+            for (int frames = 0; frames < 50 && await call.ResponseStream.MoveNext(CancellationToken.None); frames++)
+            {
+            }
+        }
+        await app.StopAsync();
+
+        Assert.Equal("ms", unit);
+        double[] recorded;
+        lock (latencies)
+        {
+            recorded = [.. latencies];
+        }
+        // One per frame handed over (the 50th may still be on its way to the histogram when the stream ends).
+        Assert.InRange(recorded.Length, 49, 60);
+        Assert.All(recorded, ms => Assert.InRange(ms, 0.001, 2000));
     }
 }
