@@ -13,7 +13,7 @@ namespace EmgBiofeedback.Server;
 public sealed class DeliveryLatency
 {
     /// <summary>The station's meter, the one the metrics exporter listens to.</summary>
-    public const string MeterName = "EmgBiofeedback";
+    public const string MeterName = StationMetrics.MeterName;
 
     public const string ArrivalToStreamInstrument = "emg.latency.arrival_to_stream";
 
