@@ -1,4 +1,4 @@
-// Sensor-to-pixel probe of the patient view. Two bounded rings (two minutes at 50 frames/s), read by the latency test
+// Sensor-to-pixel probe of the patient view. Two bounded rings (five minutes at 50 frames/s, 150 s at 100), read by the latency test
 // through window.emgDisplayProbe: every activation frame as it arrived (when, and what it said of each muscle), and
 // every frame an animation-frame callback drew (when it was written into the bars, and what each bar then showed).
 // Times are wall-clock ms (performance.timeOrigin-based). It holds nothing a page would not show anyway and costs a
@@ -10,7 +10,7 @@ export interface ProbeArrival { sequence: number; sampleIndex: number; computedA
 export interface ProbeBar { label: string; kind: string; state: string; value: number }
 export interface ProbeDrawn { sequence: number; sampleIndex: number; drawnAt: number; bars: ProbeBar[] }
 
-const CAPACITY = 6000;
+const CAPACITY = 15000;
 
 class Ring<T> {
   private items: T[] = [];
