@@ -198,8 +198,9 @@ internal sealed class SubscriberFrame(int[]? channels, bool sharedEncoding)
     {
         if (Message is { } message)
         {
-            message.WriteTo(destination[..message.CalculateSize()]);
-            return message.CalculateSize();
+            int size = message.CalculateSize();
+            message.WriteTo(destination[..size]);
+            return size;
         }
         return _encoding!.WriteTo(destination, _missedBefore, channels);
     }
