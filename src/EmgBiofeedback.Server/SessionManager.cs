@@ -105,6 +105,21 @@ public sealed partial class SessionManager
         _station = recording?.Value.Station ?? "station";
         _logger = logger;
         pipeline.ChainStarted += OnChainStarted;
+        if (recorder is not null)
+        {
+            recorder.RecordingFailed += OnRecordingFailed;
+        }
+    }
+
+    /// <summary>The recording stopped (its file cannot be written): the session goes on live, and every client is told.</summary>
+    private void OnRecordingFailed(string? path, string reason)
+    {
+        string file = path is null ? "the session's recording" : $"Recording {Path.GetFileName(path)}";
+        _pipeline.Publish(new LiveEvent(0, StationEventKind.RecordingStopped, _time.GetUtcNow(),
+            $"{file} stopped: {reason}. The session goes on live; nothing more of it is recorded (samples not recorded are counted)")
+        {
+            SampleIndex = Math.Max(0, _pipeline.CurrentSampleIndex),
+        });
     }
 
     /// <summary>The open session (read without the lock: the acquisition thread reads it while a caller holds it).</summary>

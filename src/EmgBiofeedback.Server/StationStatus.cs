@@ -28,7 +28,9 @@ internal sealed record StationStatus(
     Session? Session,
     ActivationFrame? Latest,
     string? NotProcessed,
-    long AnnotationsLost);
+    long AnnotationsLost,
+    string? RecorderFailure = null,
+    long SamplesNotRecorded = 0);
 
 /// <summary>Takes <see cref="StationStatus"/> snapshots from the parts that own each value.</summary>
 internal sealed class StationStatusSource(
@@ -71,7 +73,9 @@ internal sealed class StationStatusSource(
             // Never a stale frame: none beside a refusal, none when the source stopped sending.
             refused is null && pipeline.Latest is { } latest && time.GetElapsedTime(latest.ComputedTimestamp) <= Fresh ? latest : null,
             refused,
-            recorder.AnnotationsLost);
+            recorder.AnnotationsLost,
+            recorder.Failure,
+            recorder.SamplesNotRecorded);
     }
 }
 

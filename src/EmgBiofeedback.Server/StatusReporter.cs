@@ -66,6 +66,14 @@ internal sealed partial class StatusReporter(
             double level = Math.Clamp(Math.Log(Math.Max(m.RmsMicrovolts, 1) / 2) / Math.Log(250) * (Bars.Length - 1), 0, Bars.Length - 1);
             line.Append(CultureInfo.InvariantCulture, $" {m.Label} {m.RmsMicrovolts,5:F1}µV {Bars[(int)level]}{Warnings(m)}");
         }
+        if (s.RecorderFailure is not null)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" | recorder STOPPED: {s.RecorderFailure}");
+        }
+        if (s.SamplesNotRecorded > 0)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" | recorder: {s.SamplesNotRecorded} samples not recorded");
+        }
         if (s.AnnotationsLost > 0)
         {
             line.Append(CultureInfo.InvariantCulture, $" | recorder: {s.AnnotationsLost} annotations lost");

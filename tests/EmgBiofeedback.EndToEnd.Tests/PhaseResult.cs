@@ -1,0 +1,68 @@
+using EmgBiofeedback.Contracts.V1;
+
+namespace EmgBiofeedback.EndToEnd.Tests;
+
+/// <summary>One phase of the run (a fault, or none): its window, what each part saw, and the pass rule's verdict.</summary>
+public sealed class PhaseResult(string key, string name, string injected)
+{
+    /// <summary>A short key the tests name the phase by.</summary>
+    public string Key { get; } = key;
+
+    public string Name { get; } = name;
+
+    /// <summary>What was injected, and for how long (filled in as it runs).</summary>
+    public string Injected { get; set; } = injected;
+
+    public DateTimeOffset Start { get; set; }
+    public DateTimeOffset End { get; set; }
+
+    /// <summary>The board's sequence numbers of the phase: [FirstSequence, EndSequence).</summary>
+    public long FirstSequence { get; set; }
+    public long EndSequence { get; set; }
+
+    public Status? Before { get; set; }
+    public Status? After { get; set; }
+
+    // Filled by the accounting after the run.
+    public long Produced => EndSequence - FirstSequence;
+    public long Recorded { get; set; }
+    public long RecordedAsGap { get; set; }
+    public long NotInRecording { get; set; }
+    public long WrongValues { get; set; }
+    public long HistoryPoints { get; set; }
+    public long ExpectedFrames { get; set; }
+    public long HealthyMinFrames { get; set; }
+    public long HealthyMaxFrames { get; set; }
+    public long HealthyMissed { get; set; }
+    public long HealthyUncounted { get; set; }
+    public long MissedReconnecting { get; set; }
+    public long StreamFailures { get; set; }
+    public long BrowserSamples { get; set; }
+    public long BrowserStale { get; set; }
+    public long BrowserLateFrames { get; set; }
+    public double BrowserArrivedP50 { get; set; } = double.NaN;
+    public double BrowserArrivedP99 { get; set; } = double.NaN;
+    public double BrowserDrawnP50 { get; set; } = double.NaN;
+    public double BrowserDrawnP99 { get; set; } = double.NaN;
+    public long ServerMemoryGrowthBytes { get; set; }
+
+    /// <summary>Bytes of the board's stream the harness's line dropped (device gone, nobody reading).</summary>
+    public long LineDroppedBytes { get; set; }
+
+    /// <summary>Facts of this phase worth a line in the report (counters, outcomes), in order.</summary>
+    public List<string> Facts { get; } = [];
+
+    /// <summary>Every way the phase broke its pass rule; empty: it passed.</summary>
+    public List<string> Problems { get; } = [];
+
+    public long Delta(Func<Counters, ulong> counter) =>
+        Before is null || After is null ? 0 : (long)counter(After.Counters) - (long)counter(Before.Counters);
+
+    public void Check(bool ok, string problem)
+    {
+        if (!ok)
+        {
+            Problems.Add(problem);
+        }
+    }
+}
