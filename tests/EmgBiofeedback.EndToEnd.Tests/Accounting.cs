@@ -31,6 +31,12 @@ public static class Accounting
         var wrong = new bool[endSequence - baseSequence];
         IReadOnlyList<(DateTimeOffset Time, long Sequence)> timeline = station.Relay.Timeline;
         Recordings = ReadRecordings(run, baseSequence, recorded, gap, wrong, timeline);
+        foreach (RecordingFacts f in Recordings.Where(f => f.Notes.Any(n => n.EndsWith(" annotations lost", StringComparison.Ordinal))))
+        {
+            // A clinical note missing from a recording: `emg summary` of the file no longer tells the session's story.
+            PhaseResult phase = run.Phases.FirstOrDefault(p => f.FirstSequence < p.EndSequence) ?? run.Phases[^1];
+            phase.Problems.Add($"{Path.GetFileName(f.Path)} lost annotations: {f.Notes.First(n => n.EndsWith(" annotations lost", StringComparison.Ordinal))}");
+        }
 
         // Each lifetime of the service numbers samples from its first; its sessions tie that numbering to the board's.
         var delta = new Dictionary<int, long>();
@@ -43,7 +49,8 @@ public static class Accounting
             }
             delta[s.Lifetime] = d;
         }
-        var referenceSequences = run.Subscribers.Reference
+        IReadOnlyList<ReceivedFrame> reference = run.Subscribers.Reference;
+        var referenceSequences = reference
             .Where(f => delta.ContainsKey(f.Lifetime))
             .Select(f => f.SampleIndex + delta[f.Lifetime]).ToArray();
 
@@ -80,8 +87,17 @@ public static class Accounting
                     phase.WrongValues++;
                 }
             }
-            phase.ExpectedFrames = referenceSequences.Count(q => q >= phase.FirstSequence && q < phase.EndSequence);
-            phase.HistoryPoints = historySequences.Count(q => q >= phase.FirstSequence && q < phase.EndSequence);
+            long[] expected = referenceSequences.Where(q => q >= phase.FirstSequence && q < phase.EndSequence).ToArray();
+            long[] stored = historySequences.Where(q => q >= phase.FirstSequence && q < phase.EndSequence).ToArray();
+            phase.ExpectedFrames = expected.Length;
+            phase.HistoryPoints = stored.Length;
+            if (expected.Length != stored.Length)
+            {
+                // Where they differ, as board sequence numbers (a frame's last sample), for the report.
+                long[] missing = expected.Except(stored).Order().ToArray();
+                long[] extra = stored.Except(expected).Order().ToArray();
+                phase.Facts.Add($"history lacks frames ending at board samples {Ranges(missing)}; has points the reference subscriber lacks at {Ranges(extra)}");
+            }
             var counts = Enumerable.Range(0, run.Subscribers.Count).Select(s => run.Subscribers.Counts(s, i)).ToArray();
             phase.HealthyMinFrames = counts.Min(c => c.Frames);
             phase.HealthyMaxFrames = counts.Max(c => c.Frames);
@@ -89,6 +105,20 @@ public static class Accounting
             phase.HealthyUncounted = counts.Sum(c => c.Uncounted);
             phase.MissedReconnecting = counts.Sum(c => c.MissedReconnecting);
             phase.StreamFailures = counts.Sum(c => c.StreamFailures);
+            phase.SubscribersMissing = counts.Count(c => c.Missed > 0 || c.Uncounted > 0);
+            ReceivedFrame[] seen = reference.Where(f => f.ReceivedAt >= phase.Start && f.ReceivedAt < phase.End).ToArray();
+            if (seen.Length > 0 && phase.Key != "clock")
+            {
+                phase.MaxDeliveryLagMs = seen.Max(f => (f.ReceivedAt - f.ComputedAt).TotalMilliseconds);
+            }
+            for (int a = 0, b = 0; b < seen.Length; b++)
+            {
+                while (seen[b].ComputedAt - seen[a].ComputedAt > TimeSpan.FromMilliseconds(30) || seen[b].Lifetime != seen[a].Lifetime)
+                {
+                    a++;
+                }
+                phase.MaxBurst = Math.Max(phase.MaxBurst, b - a + 1);
+            }
             IReadOnlyList<PageSample> page = run.Browser.Samples(phase.Start, phase.End);
             phase.BrowserSamples = page.Count;
             phase.BrowserStale = page.Count(s => s.Showing > 0 && s.ArrivalAgeMs > 1000);
@@ -101,6 +131,34 @@ public static class Accounting
             phase.BrowserDrawnP99 = Quantile(drawn, 0.99);
             Rules.Check(run, phase);
         }
+    }
+
+    /// <summary>"a-b (n), c-d (m)" of sorted values 20 apart (one frame per 20 samples); at most 5 runs.</summary>
+    private static string Ranges(long[] sorted)
+    {
+        if (sorted.Length == 0)
+        {
+            return "none";
+        }
+        var runs = new List<string>();
+        long start = sorted[0], prev = sorted[0];
+        int n = 1;
+        for (int i = 1; i <= sorted.Length; i++)
+        {
+            if (i < sorted.Length && sorted[i] - prev <= 40)
+            {
+                prev = sorted[i];
+                n++;
+                continue;
+            }
+            runs.Add($"{start}-{prev} ({n})");
+            if (i < sorted.Length)
+            {
+                start = prev = sorted[i];
+                n = 1;
+            }
+        }
+        return string.Join(", ", runs.Take(5)) + (runs.Count > 5 ? $", ... {runs.Count} runs" : "");
     }
 
     public static double Quantile(double[] values, double q)
@@ -129,6 +187,7 @@ public static class Accounting
             var flags = new bool[n];
             long firstSequence = -1;
             long recordedSamples = 0, gapSamples = 0, wrongValues = 0;
+            var wrongExamples = new List<string>();
             for (long r = 0; r < file.RecordCount; r++)
             {
                 file.ReadRecord(r, counts, flags);
@@ -166,17 +225,22 @@ public static class Accounting
                     recorded[k] = true;
                     for (int c = 0; c < channels; c++)
                     {
-                        if (counts[(i * channels) + c] != FirmwareSimulator.Expected(input, (uint)(firstSequence + position), c))
+                        int sent = FirmwareSimulator.Expected(input, (uint)(firstSequence + position), c);
+                        if (counts[(i * channels) + c] != sent)
                         {
                             wrong[k] = true;
                             wrongValues++;
+                            if (wrongExamples.Count < 5)
+                            {
+                                wrongExamples.Add($"board sample {firstSequence + position} channel {c}: recorded {counts[(i * channels) + c]}, sent {sent}");
+                            }
                             break;
                         }
                     }
                 }
             }
-            var notes = file.Annotations.Where(a => RecordingLayout.IsStationNote(a.Text) && !a.Text.StartsWith("Session", StringComparison.Ordinal))
-                .Select(a => string.Create(CultureInfo.InvariantCulture, $"{a.OnsetSeconds:0.###} s: {a.Text}")).ToList();
+            var notes = wrongExamples.Concat(file.Annotations.Where(a => RecordingLayout.IsStationNote(a.Text) && !a.Text.StartsWith("Session", StringComparison.Ordinal))
+                .Select(a => string.Create(CultureInfo.InvariantCulture, $"{a.OnsetSeconds:0.###} s: {(a.Text.Length > 60 ? a.Text[..60] + "..." : a.Text)}"))).ToList();
             var fact = new RecordingFacts(path, session, start, firstSequence, file.Instants, file.RecordCount, recordedSamples, gapSamples, wrongValues, file.Warnings.ToList(), notes);
             facts.Add(fact);
             foreach (SessionRecord s in run.Sessions.Where(s => s.Id == session && s.FirstSequence < 0))

@@ -123,8 +123,15 @@ public sealed class BrowserProbe : IAsyncDisposable
         }
     }
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         if (!_node.HasExited)
         {
             Process.Start("kill", ["-TERM", _node.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();

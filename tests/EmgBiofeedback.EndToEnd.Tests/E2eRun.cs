@@ -174,6 +174,9 @@ public sealed class E2eRun : IAsyncLifetime
         {
             for (int i = 0; i < Cycles(1); i++)
             {
+                // victoria-metrics answers 204 before its last seconds reach disk (InfluxDB writes its WAL first):
+                // flushed first, so that the table counts what the station loses, not what the stand-in server buffers.
+                await _station.History.FlushAsync();
                 await _station.History.KillAsync();
                 await Task.Delay(TimeSpan.FromSeconds(20));
                 await _station.History.StartAgainAsync();
@@ -252,6 +255,8 @@ public sealed class E2eRun : IAsyncLifetime
 
         await RunPhaseAsync("disk-full", "Disk full under the recordings folder", "", async p =>
         {
+            // The record being filled when the disk fills is lost with it: start the fill in this phase's window.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
             string filler = Path.Combine(_station.Recordings, "filler");
             long filled = await FillAsync(filler);
             p.Facts.Add($"filler of {filled >> 20} MiB left {new DriveInfo(_station.Recordings).AvailableFreeSpace} bytes free");
@@ -375,6 +380,7 @@ public sealed class E2eRun : IAsyncLifetime
         record.OriginSampleIndex = origin.SampleIndex;
         if (calibrate)
         {
+            await Task.Delay(TimeSpan.FromSeconds(2)); // the chain restarted with the session: let it settle (about 1.6 s)
             CalibrationResult rest = await sessions.CalibrateAsync(new CalibrateRequest { Step = CalibrationStep.Rest });
             Log($"rest calibration: accepted {rest.Accepted}");
         }
@@ -588,17 +594,21 @@ public sealed class E2eRun : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (_browser is not null)
+        // Each part on its own: one that fails to stop must not leave the others (processes, the tmpfs) behind.
+        foreach (IAsyncDisposable? part in new IAsyncDisposable?[] { _browser, _subscribers, _station })
         {
-            await _browser.DisposeAsync();
-        }
-        if (_subscribers is not null)
-        {
-            await _subscribers.DisposeAsync();
-        }
-        if (_station is not null)
-        {
-            await _station.DisposeAsync();
+            if (part is null)
+            {
+                continue;
+            }
+            try
+            {
+                await part.DisposeAsync();
+            }
+            catch (Exception e)
+            {
+                Log($"cleanup of {part.GetType().Name} failed: {e.Message}");
+            }
         }
     }
 }

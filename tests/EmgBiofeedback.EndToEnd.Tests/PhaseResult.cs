@@ -37,6 +37,20 @@ public sealed class PhaseResult(string key, string name, string injected)
     public long HealthyUncounted { get; set; }
     public long MissedReconnecting { get; set; }
     public long StreamFailures { get; set; }
+
+    /// <summary>Subscribers that missed at least one frame.</summary>
+    public int SubscribersMissing { get; set; }
+
+    /// <summary>The longest a frame took from its computation to the reference subscriber, ms (NaN in the clock phase).</summary>
+    public double MaxDeliveryLagMs { get; set; } = double.NaN;
+
+    /// <summary>The most frames the pipeline computed within 30 ms (2 when it runs smoothly: one per 20 ms): a burst after
+    /// the station stalled.</summary>
+    public int MaxBurst { get; set; }
+
+    /// <summary>True when the station fell behind by more than a subscriber's queue (8 frames, 160 ms): the drop-oldest
+    /// policy then drops frames for every subscriber, counted in missed_before (docs/api.md).</summary>
+    public bool StationStalled => MaxBurst > 8 || MaxDeliveryLagMs > 160;
     public long BrowserSamples { get; set; }
     public long BrowserStale { get; set; }
     public long BrowserLateFrames { get; set; }

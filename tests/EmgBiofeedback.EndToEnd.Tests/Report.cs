@@ -21,7 +21,7 @@ public static class Report
         md.Append("\nPer phase, what else each part said:\n\n");
         foreach (PhaseResult p in run.Phases)
         {
-            md.Append(CultureInfo.InvariantCulture, $"- **{p.Name}**: board sequences [{p.FirstSequence}, {p.EndSequence}); page: {p.BrowserSamples} looks, stale-as-live {p.BrowserStale}, frame to page p50 {p.BrowserArrivedP50:0} ms / p99 {p.BrowserArrivedP99:0} ms, to pixel p50 {p.BrowserDrawnP50:0} ms / p99 {p.BrowserDrawnP99:0} ms; service memory {(p.ServerMemoryGrowthBytes >= 0 ? "+" : "")}{p.ServerMemoryGrowthBytes >> 20} MiB");
+            md.Append(CultureInfo.InvariantCulture, $"- **{p.Name}**: board sequences [{p.FirstSequence}, {p.EndSequence}); page: {p.BrowserSamples} looks, stale-as-live {p.BrowserStale}, {(p.Key == "clock" ? "latency not measured (the service's clock was stepped, the page's was not)" : $"frame to page p50 {p.BrowserArrivedP50:0} ms / p99 {p.BrowserArrivedP99:0} ms, to pixel p50 {p.BrowserDrawnP50:0} ms / p99 {p.BrowserDrawnP99:0} ms")}; station lag max {p.MaxDeliveryLagMs:0} ms, largest burst {p.MaxBurst} frames; line dropped {p.LineDroppedBytes} bytes; service memory {(p.ServerMemoryGrowthBytes >= 0 ? "+" : "")}{p.ServerMemoryGrowthBytes >> 20} MiB");
             foreach (string f in p.Facts)
             {
                 md.Append("; ").Append(f);
@@ -51,7 +51,7 @@ public static class Report
     private static string Delivered(PhaseResult p)
     {
         string s = p.HealthyMinFrames == p.HealthyMaxFrames ? $"{p.HealthyMinFrames}" : $"{p.HealthyMinFrames}-{p.HealthyMaxFrames}";
-        s += $", missed {p.HealthyMissed}";
+        s += p.HealthyMissed == 0 ? ", none missed" : $", {p.HealthyMissed} missed in all by {p.SubscribersMissing} clients (each told by missed_before; the station fell {(double.IsNaN(p.MaxDeliveryLagMs) ? "?" : p.MaxDeliveryLagMs.ToString("0", CultureInfo.InvariantCulture))} ms behind, bursts of {p.MaxBurst} frames)";
         if (p.MissedReconnecting > 0)
         {
             s += $", {p.MissedReconnecting / Math.Max(1, E2eRun.SubscriberCount)} each while reconnecting (their new stream's first sequence number)";

@@ -205,23 +205,22 @@ public sealed class Station : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await StopServiceAsync();
-        if (Relay is not null)
+        async Task Quietly(Func<Task> stop)
         {
-            await Relay.DisposeAsync();
+            try
+            {
+                await stop();
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                Console.WriteLine($"[e2e] cleanup: {e.Message}");
+            }
         }
-        if (Board is not null)
-        {
-            await Board.DisposeAsync();
-        }
-        if (Line is not null)
-        {
-            await Line.DisposeAsync();
-        }
-        if (History is not null)
-        {
-            await History.DisposeAsync();
-        }
+        await Quietly(StopServiceAsync);
+        await Quietly(async () => await (Relay?.DisposeAsync() ?? ValueTask.CompletedTask));
+        await Quietly(async () => await (Board?.DisposeAsync() ?? ValueTask.CompletedTask));
+        await Quietly(async () => await (Line?.DisposeAsync() ?? ValueTask.CompletedTask));
+        await Quietly(async () => await (History?.DisposeAsync() ?? ValueTask.CompletedTask));
         if (TmpfsBytes > 0)
         {
             using Process umount = Process.Start("umount", ["-l", Recordings])!;

@@ -12,8 +12,15 @@ public sealed class SubscriberCounts
     /// <summary>Frames the service said it dropped for this subscriber (the sum of missed_before).</summary>
     public long Missed;
 
-    /// <summary>Sequence numbers skipped that missed_before did not account for (an uncounted loss).</summary>
-    public long Uncounted;
+    /// <summary>Sequence numbers skipped between consecutive frames of one stream.</summary>
+    public long Jumped;
+
+    /// <summary>Frames whose sequence number went backwards (delivered twice or out of order).</summary>
+    public long Backwards;
+
+    /// <summary>Skipped sequence numbers that missed_before did not account for (an uncounted loss). missed_before may come
+    /// a frame after the jump it explains, so the two are compared per phase, not per frame.</summary>
+    public long Uncounted => Math.Max(0, Jumped - Missed) + Backwards;
 
     /// <summary>Frames of a new service lifetime published before this subscriber was back (it was reconnecting).</summary>
     public long MissedReconnecting;
@@ -22,7 +29,7 @@ public sealed class SubscriberCounts
 }
 
 /// <summary>One activation frame as the reference subscriber received it.</summary>
-public readonly record struct ReceivedFrame(int Lifetime, ulong Sequence, long SampleIndex, DateTimeOffset ReceivedAt);
+public readonly record struct ReceivedFrame(int Lifetime, ulong Sequence, long SampleIndex, DateTimeOffset ComputedAt, DateTimeOffset ReceivedAt);
 
 /// <summary>
 /// Activation subscribers over gRPC (.NET, Grpc.Net.Client), spread 50 to an HTTP/2 connection (half of Kestrel's stream
@@ -144,9 +151,13 @@ public sealed class Subscribers : IAsyncDisposable
                         }
                         _seenLifetime[index] = lifetime;
                     }
-                    else if (frame.Sequence != last + 1 + frame.MissedBefore)
+                    else if (frame.Sequence > last + 1)
                     {
-                        Interlocked.Add(ref counts.Uncounted, Math.Abs((long)frame.Sequence - (long)(last + 1 + frame.MissedBefore)));
+                        Interlocked.Add(ref counts.Jumped, (long)(frame.Sequence - last - 1));
+                    }
+                    else if (frame.Sequence <= last)
+                    {
+                        Interlocked.Increment(ref counts.Backwards);
                     }
                     last = frame.Sequence;
                     _lastSequence[index] = last;
@@ -154,7 +165,7 @@ public sealed class Subscribers : IAsyncDisposable
                     {
                         lock (_reference)
                         {
-                            _reference.Add(new ReceivedFrame(lifetime, frame.Sequence, frame.SampleIndex, DateTimeOffset.UtcNow));
+                            _reference.Add(new ReceivedFrame(lifetime, frame.Sequence, frame.SampleIndex, frame.ComputedAt.ToDateTimeOffset(), DateTimeOffset.UtcNow));
                         }
                     }
                 }
@@ -182,8 +193,15 @@ public sealed class Subscribers : IAsyncDisposable
         }
     }
 
+    private bool _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (_disposed)
+        {
+            return;
+        }
+        _disposed = true;
         await _stop.CancelAsync();
         await Task.WhenAll(_readers);
         foreach (GrpcChannel c in _channels)

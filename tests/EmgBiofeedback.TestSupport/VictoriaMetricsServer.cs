@@ -76,6 +76,12 @@ public sealed class VictoriaMetricsServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Makes the server write what it holds in memory to disk (it answers writes before they are there).</summary>
+    public async Task FlushAsync()
+    {
+        using (await _http.GetAsync($"{Url}/internal/force_flush")) { }
+    }
+
     /// <summary>Kills the server (SIGKILL), as a crash or the OOM killer would: no flush, no goodbye.</summary>
     public async Task KillAsync()
     {
