@@ -91,6 +91,14 @@ public static class Accounting
             long[] stored = historySequences.Where(q => q >= phase.FirstSequence && q < phase.EndSequence).ToArray();
             phase.ExpectedFrames = expected.Length;
             phase.HistoryPoints = stored.Length;
+            {
+                var storedSet = stored.ToHashSet();
+                long[] absent = expected.Where(q => !storedSet.Contains(q)).ToArray();
+                // victoria-metrics answers 204 and keeps the last seconds in memory: a SIGKILL loses them. Points the
+                // station had delivered up to 15 s before a kill are the server's loss, not the station's.
+                phase.LostByHistoryServer = absent.Count(q => phase.HistoryKills.Any(k => q <= k && q > k - 15_000));
+                phase.HistoryMissing = absent.Length - phase.LostByHistoryServer;
+            }
             if (expected.Length != stored.Length)
             {
                 // Where they differ, as board sequence numbers (a frame's last sample), for the report.
@@ -119,6 +127,9 @@ public static class Accounting
                 }
                 phase.MaxBurst = Math.Max(phase.MaxBurst, b - a + 1);
             }
+            // In the clock phase the frames' computed_at is on the stepped clock: only the bursts say whether the station stalled.
+            phase.SubscribersMissingWhileKeepingUp = phase.MaxBurst > 8 ? 0
+                : counts.Count(c => c.Missed > 0 && (phase.Key == "clock" || c.MaxLagMs <= 160));
             IReadOnlyList<PageSample> page = run.Browser.Samples(phase.Start, phase.End);
             phase.BrowserSamples = page.Count;
             phase.BrowserStale = page.Count(s => s.Showing > 0 && s.ArrivalAgeMs > 1000);

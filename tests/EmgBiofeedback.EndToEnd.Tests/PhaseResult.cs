@@ -41,6 +41,19 @@ public sealed class PhaseResult(string key, string name, string injected)
     /// <summary>Subscribers that missed at least one frame.</summary>
     public int SubscribersMissing { get; set; }
 
+    /// <summary>Of those, subscribers that missed frames though neither they nor the station fell more than their queue
+    /// (160 ms) behind: a loss the drop-oldest policy does not explain.</summary>
+    public int SubscribersMissingWhileKeepingUp { get; set; }
+
+    /// <summary>Board sequence numbers at which something was done to the history server (its kills), for the rule.</summary>
+    public List<long> HistoryKills { get; } = [];
+
+    /// <summary>Frames missing from history that the history server had acknowledged before it was killed.</summary>
+    public long LostByHistoryServer { get; set; }
+
+    /// <summary>Frames missing from history otherwise: a loss of the station.</summary>
+    public long HistoryMissing { get; set; }
+
     /// <summary>The longest a frame took from its computation to the reference subscriber, ms (NaN in the clock phase).</summary>
     public double MaxDeliveryLagMs { get; set; } = double.NaN;
 

@@ -102,9 +102,13 @@ public static class Report
         {
             Add("history points_dropped", (long)(h.PointsDropped - h0.PointsDropped));
         }
-        if (p.ExpectedFrames != p.HistoryPoints)
+        if (p.LostByHistoryServer > 0)
         {
-            parts.Add($"history {p.ExpectedFrames - p.HistoryPoints} frames");
+            parts.Add($"history: {p.LostByHistoryServer} frames the server acknowledged (HTTP 204) and lost when killed (victoria-metrics keeps its last seconds in memory; no station counter can see it; `emg backfill` of the recording restores them)");
+        }
+        if (p.HistoryMissing > 0)
+        {
+            parts.Add($"history: {p.HistoryMissing} frames missing (UNCOUNTED)");
         }
         string s = string.Join("; ", parts);
         return counters.Count == 0 ? s : $"{s} ({string.Join(", ", counters)})";

@@ -144,6 +144,48 @@ public sealed class Station : IAsyncDisposable
         _server.WaitForLine(l => l.Contains("gRPC API on", StringComparison.Ordinal), TimeSpan.FromSeconds(90), "the endpoints announcement");
         _control = GrpcChannel.ForAddress(GrpcUrl);
         var live = new Live.LiveClient(_control);
+        try
+        {
+            await WaitStreamingAsync(live);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\n{await DiagnoseAsync()}", e);
+        }
+    }
+
+    /// <summary>What the serial path looks like when the service does not stream: relay counters, who holds the ptys, where the service's threads wait.</summary>
+    public async Task<string> DiagnoseAsync()
+    {
+        var report = new System.Text.StringBuilder();
+        report.Append($"relay: latest sequence {Relay.LatestSequence}, dropped {Relay.DroppedBytes} bytes, plugged {Relay.Plugged}\n");
+        async Task Run(string file, params string[] args)
+        {
+            try
+            {
+                using Process p = Process.Start(new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+                Task<string> o = p.StandardOutput.ReadToEndAsync();
+                Task<string> e = p.StandardError.ReadToEndAsync();
+                await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                report.Append($"$ {file} {string.Join(' ', args)}\n{(await o).Trim()}\n{(await e).Trim()}\n");
+            }
+            catch (Exception x) when (x is TimeoutException or System.ComponentModel.Win32Exception or InvalidOperationException)
+            {
+                report.Append($"$ {file}: {x.Message}\n");
+            }
+        }
+        await Run("ls", "-l", Path.GetDirectoryName(Line.HostEnd)!);
+        await Run("sh", "-c", $"for p in $(pgrep -f {Path.GetDirectoryName(Line.HostEnd)}); do echo $p; cat /proc/$p/wchan; echo; ls -l /proc/$p/fd | grep pts; done");
+        if (_server is { HasExited: false } server)
+        {
+            await Run("sh", "-c", $"for t in /proc/{server.Pid}/task/*; do echo $t $(cat $t/comm) $(cat $t/wchan); done | grep -v ' 0$' | head -60");
+            await Run("timeout", "3", "strace", "-f", "-p", server.Pid.ToString(CultureInfo.InvariantCulture), "-e", "trace=read,write,ioctl", "-s", "16");
+        }
+        return report.ToString();
+    }
+
+    private static async Task WaitStreamingAsync(Live.LiveClient live)
+    {
         await Eventually.TrueAsync(() =>
         {
             try

@@ -26,6 +26,10 @@ public sealed class SubscriberCounts
     public long MissedReconnecting;
 
     public long StreamFailures;
+
+    /// <summary>The longest a frame took from its computation to this subscriber, ms: more than its queue (160 ms) means it
+    /// fell behind, and the oldest frames were dropped for it by design (counted in missed_before).</summary>
+    public double MaxLagMs;
 }
 
 /// <summary>One activation frame as the reference subscriber received it.</summary>
@@ -136,6 +140,11 @@ public sealed class Subscribers : IAsyncDisposable
                 {
                     ActivationFrame frame = call.ResponseStream.Current;
                     SubscriberCounts counts = _counts[index][_phases.Current];
+                    double lag = (DateTimeOffset.UtcNow - frame.ComputedAt.ToDateTimeOffset()).TotalMilliseconds;
+                    if (lag > counts.MaxLagMs)
+                    {
+                        counts.MaxLagMs = lag; // one reader per subscriber: no race
+                    }
                     Interlocked.Increment(ref counts.Frames);
                     Interlocked.Add(ref counts.Missed, frame.MissedBefore);
                     if (last == 0)
