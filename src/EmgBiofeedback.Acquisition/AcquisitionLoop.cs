@@ -31,6 +31,7 @@ public sealed class AcquisitionLoop
     private uint _overflowReported;
     private bool _helloSinceConnect;
     private long _reconnects;
+    private long _helloRequests;
     private long _sourceGeneration;
     private IReadOnlyList<ChannelScale>? _connectionScales;
     private volatile SourceKind _source;
@@ -52,6 +53,9 @@ public sealed class AcquisitionLoop
     public bool Connected => _connected;
     public BoardInfo? Board => _decoder.Board;
     public DecoderCounters Counters => _decoder.Counters;
+
+    /// <summary>IDENTIFY commands sent again because no HELLO came within 3 s of a connection.</summary>
+    public long HelloRequests => Interlocked.Read(ref _helloRequests);
 
     /// <summary>Connections made after the first one.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
@@ -95,7 +99,7 @@ public sealed class AcquisitionLoop
                 AcquisitionLog.Connected(_logger, connectedTo);
                 Publish(StationEventKind.Connected, $"Connected to {connectedTo}", source: _source);
                 using var connectionScope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                Task watchdog = WarnIfSilentAsync(connectionScope.Token);
+                Task watchdog = AskUntilHelloAsync(connection, connectionScope.Token);
 
                 string reason;
                 try
@@ -308,19 +312,47 @@ public sealed class AcquisitionLoop
         }
     }
 
-    private async Task WarnIfSilentAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Until the board has said HELLO on this connection, asks again every <see cref="HelloTimeout"/>: a HELLO lost on the
+    /// line (noise, a buffer that overflowed while nobody read the port) would otherwise leave the station discarding every
+    /// sample of a streaming board until it is unplugged (issue 18's end-to-end run: the service restarted after a kill
+    /// and never processed the board again). Warns once per connection; the board answers each IDENTIFY with a HELLO.
+    /// </summary>
+    private async Task AskUntilHelloAsync(IBoardConnection connection, CancellationToken cancellationToken)
     {
-        try
+        byte[] command = new byte[WireFormat.MaxFrameSize]; // not _commandBuffer: SendOnConnectAsync may be using it
+        bool warned = false;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            await Task.Delay(HelloTimeout, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-        if (!_helloSinceConnect)
-        {
-            AcquisitionLog.NoHello(_logger, (int)HelloTimeout.TotalSeconds, _link.Description);
+            try
+            {
+                await Task.Delay(HelloTimeout, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (_helloSinceConnect)
+            {
+                return;
+            }
+            if (!warned)
+            {
+                warned = true;
+                AcquisitionLog.NoHello(_logger, (int)HelloTimeout.TotalSeconds, _link.Description);
+            }
+            try
+            {
+                int n = FrameEncoder.WriteCommand(command, MessageType.Identify);
+                await connection.SendAsync(command.AsMemory(0, n).ToArray(), cancellationToken).ConfigureAwait(false);
+                n = FrameEncoder.WriteCommand(command, MessageType.Start);
+                await connection.SendAsync(command.AsMemory(0, n).ToArray(), cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _helloRequests);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+            {
+                return; // the connection is going away; the loop reconnects and asks afresh
+            }
         }
     }
 }
