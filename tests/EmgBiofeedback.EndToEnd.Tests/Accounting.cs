@@ -113,6 +113,7 @@ public static class Accounting
             phase.HealthyUncounted = counts.Sum(c => c.Uncounted);
             phase.MissedReconnecting = counts.Sum(c => c.MissedReconnecting);
             phase.StreamFailures = counts.Sum(c => c.StreamFailures);
+            phase.ReferenceMissed = counts[0].Missed + counts[0].MissedReconnecting;
             phase.SubscribersMissing = counts.Count(c => c.Missed > 0 || c.Uncounted > 0);
             ReceivedFrame[] seen = reference.Where(f => f.ReceivedAt >= phase.Start && f.ReceivedAt < phase.End).ToArray();
             if (seen.Length > 0 && phase.Key != "clock")
@@ -343,7 +344,9 @@ public static class Accounting
             problems.Add($"history has {duplicates} points on a timestamp another point of the same series has, {backwards} out of order");
         }
         var result = new List<long>();
-        foreach (Series series in all.Where(s => s.Labels.GetValueOrDefault("muscle") == "SCM" && s.Labels.GetValueOrDefault("side") == "left"))
+        // Channel 0: "SCM L" in a session (the montage names it), "CH1" outside sessions (a serial board's channels have no names).
+        foreach (Series series in all.Where(s => (s.Labels.GetValueOrDefault("muscle") == "SCM" && s.Labels.GetValueOrDefault("side") == "left")
+            || (s.Labels.GetValueOrDefault("session") == "none" && s.Labels.GetValueOrDefault("muscle") == "CH1")))
         {
             string tag = series.Labels.GetValueOrDefault("session") ?? "";
             SessionRecord? session = run.Sessions.FirstOrDefault(s => HistorySeries.RecordedField(s.Id) == tag && s.FirstSequence >= 0);

@@ -38,6 +38,9 @@ public sealed class PhaseResult(string key, string name, string injected)
     public long MissedReconnecting { get; set; }
     public long StreamFailures { get; set; }
 
+    /// <summary>Frames the reference subscriber (0) did not get: history may hold these beyond its frames.</summary>
+    public long ReferenceMissed { get; set; }
+
     /// <summary>Subscribers that missed at least one frame.</summary>
     public int SubscribersMissing { get; set; }
 

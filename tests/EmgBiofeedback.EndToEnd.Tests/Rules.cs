@@ -25,7 +25,7 @@ public static class Rules
         {
             // Every frame the reference subscriber received is in history (it may have missed a few that history has).
             p.Check(p.HistoryMissing == 0, $"history lacks {p.HistoryMissing} of the {p.ExpectedFrames} frames the reference subscriber received");
-            p.Check(p.HistoryPoints - (p.ExpectedFrames - p.HistoryMissing - p.LostByHistoryServer) <= p.HealthyMissed / Math.Max(1, E2eRun.SubscriberCount) + 2,
+            p.Check(p.HistoryPoints - (p.ExpectedFrames - p.HistoryMissing - p.LostByHistoryServer) <= p.ReferenceMissed + 2,
                 $"history holds {p.HistoryPoints} points for {p.ExpectedFrames} frames: more than the frames the reference subscriber missed");
             // A healthy subscriber loses nothing, unless the station itself fell behind by more than the subscriber queue
             // (drop-oldest by design, docs/api.md); then what it lost is counted in missed_before. Never uncounted.
