@@ -206,13 +206,31 @@ public sealed class AcquisitionLoop
     private SequencePosition Decode(ReadOnlySequence<byte> buffer, out long unread)
     {
         var reader = new SequenceReader<byte>(buffer);
-        while (_decoder.TryRead(ref reader, out BoardMessage message))
+        t_dispatching = true;
+        try
         {
-            Dispatch(message);
+            while (_decoder.TryRead(ref reader, out BoardMessage message))
+            {
+                Dispatch(message);
+            }
+        }
+        finally
+        {
+            t_dispatching = false;
         }
         unread = reader.Remaining;
         return reader.Position;
     }
+
+    [ThreadStatic]
+    private static bool t_dispatching;
+
+    /// <summary>
+    /// True while this thread hands the sinks a sample, gap or event (the loop is async: between two reads its thread is
+    /// any pool thread). A sink that asks for something to run "at the next sample" from here must not wait for it: the
+    /// next sample comes from this very thread (<c>LivePipeline.RunAtNextSample</c>).
+    /// </summary>
+    public static bool DispatchingOnThisThread => t_dispatching;
 
     private void Dispatch(in BoardMessage message)
     {
@@ -306,9 +324,18 @@ public sealed class AcquisitionLoop
     private void Publish(StationEventKind kind, string message, SampleGap? gap = null, BoardInfo? board = null, SourceKind? source = null)
     {
         var e = new AcquisitionEvent(kind, _time.GetUtcNow(), message) { Gap = gap, Board = board, Source = source };
-        foreach (IAcquisitionSink sink in _sinks)
+        bool outer = t_dispatching;
+        t_dispatching = true;
+        try
         {
-            sink.OnEvent(e);
+            foreach (IAcquisitionSink sink in _sinks)
+            {
+                sink.OnEvent(e);
+            }
+        }
+        finally
+        {
+            t_dispatching = outer;
         }
     }
 

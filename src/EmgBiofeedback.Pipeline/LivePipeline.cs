@@ -143,7 +143,7 @@ public sealed class LivePipeline : IAcquisitionSink
         }
         lock (_clinicalGate)
         {
-            if (_chain is null || t_delivering == this)
+            if (_chain is null || t_delivering == this || AcquisitionLoop.DispatchingOnThisThread)
             {
                 // Nothing is processed now (no sample to wait for), or the caller is the acquisition thread itself.
                 Chain? current = _chain;

@@ -396,7 +396,7 @@ public sealed class E2eRun : IAsyncLifetime
         {
             Name = "e2e",
             PreBaselineSeconds = 5,
-            Trials = (uint)Math.Max(3, 15 * Scale),
+            Trials = (uint)Math.Clamp(15 * Scale, 3, 100),
             WorkSeconds = 5,
             RestSeconds = 5,
             PostBaselineSeconds = 5,

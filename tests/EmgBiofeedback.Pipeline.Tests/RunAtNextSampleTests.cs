@@ -87,3 +87,54 @@ public class RunAtNextSampleTests
     private static bool PendingActions(LivePipeline pipeline) =>
         (int)typeof(LivePipeline).GetField("_pendingActions", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(pipeline)! > 0;
 }
+
+/// <summary>The same rule when the asker is another sink of the acquisition loop (it runs after the pipeline, on the
+/// loop's thread): it must not wait for a next sample that only its own thread can deliver.</summary>
+public class RunAtNextSampleFromASinkTests
+{
+    [Fact]
+    public async Task A_sink_of_the_loop_that_asks_for_an_action_does_not_stall_the_loop()
+    {
+        var pipeline = new LivePipeline(new SignalChainOptions(), ["SCM L"], TimeProvider.System);
+        var asker = new AskingSink(pipeline, atSample: 500);
+        var link = new SimulatedBoardLink(new SimulatorOptions { Channels = 1 }, 200, TimeProvider.System);
+        var loop = new AcquisitionLoop(link, [pipeline, asker], new AcquisitionOptions(), TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<AcquisitionLoop>.Instance);
+        using var stop = new CancellationTokenSource();
+        Task run = loop.RunAsync(stop.Token);
+        // The simulated board runs in real time: 1500 samples take 1.5 s; a stalled loop would wait the action's 60 s.
+        await Eventually.TrueAsync(() => asker.Samples >= 1500, TimeSpan.FromSeconds(20), "the loop going on past the sink's action");
+        await stop.CancelAsync();
+        await run;
+        Assert.Equal(-1, asker.RanAt); // at once, on the loop's thread (no sample of its own to wait for)
+    }
+
+    private sealed class AskingSink(LivePipeline pipeline, long atSample) : IAcquisitionSink
+    {
+        public long RanAt { get; private set; } = long.MinValue;
+        public int Samples;
+
+        public void OnBoard(EmgBiofeedback.Protocol.BoardInfo board)
+        {
+        }
+
+        public void OnSamples(long sampleIndex, ReadOnlySpan<ushort> counts)
+        {
+            if (Interlocked.Increment(ref Samples) == atSample)
+            {
+                RanAt = pipeline.RunAtNextSample(p => p.SampleIndex, TimeSpan.FromSeconds(60));
+            }
+        }
+
+        public void OnSamples(long sampleIndex, ReadOnlySpan<int> counts)
+        {
+        }
+
+        public void OnGap(SampleGap gap)
+        {
+        }
+
+        public void OnEvent(AcquisitionEvent e)
+        {
+        }
+    }
+}
