@@ -50,6 +50,9 @@ public enum StationEventKind
     TargetSet,
     /// <summary>Other clinical information: a stored calibration reused, an outcome score, a protocol resumed.</summary>
     Clinical,
+    /// <summary>The session's recording stopped before the session (its file cannot be written: disk full, folder gone);
+    /// the session goes on live, and what is not recorded is counted.</summary>
+    RecordingStopped,
 }
 
 /// <summary>Something a clinician or an operator should know happened to the acquisition.</summary>

@@ -25,6 +25,6 @@ internal static partial class AcquisitionLog
     [LoggerMessage(7, LogLevel.Warning, "The board rejected {Command}: {Result}")]
     public static partial void CommandRejected(ILogger logger, string command, string result);
 
-    [LoggerMessage(8, LogLevel.Warning, "No HELLO from the board {Seconds} s after connecting: is the firmware flashed and the baud rate {Link} right?")]
+    [LoggerMessage(8, LogLevel.Warning, "No HELLO from the board {Seconds} s after connecting: is the firmware flashed and the baud rate {Link} right? Asking again (IDENTIFY) until it answers")]
     public static partial void NoHello(ILogger logger, int seconds, string link);
 }

@@ -31,6 +31,7 @@ public sealed class AcquisitionLoop
     private uint _overflowReported;
     private bool _helloSinceConnect;
     private long _reconnects;
+    private long _helloRequests;
     private long _sourceGeneration;
     private IReadOnlyList<ChannelScale>? _connectionScales;
     private ByteArrivals? _arrivals;    // the current connection's, when its reader stamps them
@@ -56,6 +57,9 @@ public sealed class AcquisitionLoop
     public bool Connected => _connected;
     public BoardInfo? Board => _decoder.Board;
     public DecoderCounters Counters => _decoder.Counters;
+
+    /// <summary>IDENTIFY commands sent again because no HELLO came within 3 s of a connection.</summary>
+    public long HelloRequests => Interlocked.Read(ref _helloRequests);
 
     /// <summary>Connections made after the first one.</summary>
     public long Reconnects => Interlocked.Read(ref _reconnects);
@@ -105,7 +109,7 @@ public sealed class AcquisitionLoop
                 AcquisitionLog.Connected(_logger, connectedTo);
                 Publish(StationEventKind.Connected, $"Connected to {connectedTo}", source: _source);
                 using var connectionScope = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                Task watchdog = WarnIfSilentAsync(connectionScope.Token);
+                Task watchdog = AskUntilHelloAsync(connection, connectionScope.Token);
 
                 string reason;
                 try
@@ -217,14 +221,32 @@ public sealed class AcquisitionLoop
     private SequencePosition Decode(ReadOnlySequence<byte> buffer, out long unread)
     {
         var reader = new SequenceReader<byte>(buffer);
-        while (_decoder.TryRead(ref reader, out BoardMessage message))
+        t_dispatching = true;
+        try
         {
-            _frameEnd = _bufferStart + reader.Consumed;
-            Dispatch(message);
+            while (_decoder.TryRead(ref reader, out BoardMessage message))
+            {
+                _frameEnd = _bufferStart + reader.Consumed;
+                Dispatch(message);
+            }
+        }
+        finally
+        {
+            t_dispatching = false;
         }
         unread = reader.Remaining;
         return reader.Position;
     }
+
+    [ThreadStatic]
+    private static bool t_dispatching;
+
+    /// <summary>
+    /// True while this thread hands the sinks a sample, gap or event (the loop is async: between two reads its thread is
+    /// any pool thread). A sink that asks for something to run "at the next sample" from here must not wait for it: the
+    /// next sample comes from this very thread (<c>LivePipeline.RunAtNextSample</c>).
+    /// </summary>
+    public static bool DispatchingOnThisThread => t_dispatching;
 
     private void Dispatch(in BoardMessage message)
     {
@@ -319,25 +341,62 @@ public sealed class AcquisitionLoop
     private void Publish(StationEventKind kind, string message, SampleGap? gap = null, BoardInfo? board = null, SourceKind? source = null)
     {
         var e = new AcquisitionEvent(kind, _time.GetUtcNow(), message) { Gap = gap, Board = board, Source = source };
-        foreach (IAcquisitionSink sink in _sinks)
+        bool outer = t_dispatching;
+        t_dispatching = true;
+        try
         {
-            sink.OnEvent(e);
+            foreach (IAcquisitionSink sink in _sinks)
+            {
+                sink.OnEvent(e);
+            }
+        }
+        finally
+        {
+            t_dispatching = outer;
         }
     }
 
-    private async Task WarnIfSilentAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Until the board has said HELLO on this connection, asks again every <see cref="HelloTimeout"/>: a HELLO lost on the
+    /// line (noise, a buffer that overflowed while nobody read the port) would otherwise leave the station discarding every
+    /// sample of a streaming board until it is unplugged (issue 18's end-to-end run: the service restarted after a kill
+    /// and never processed the board again). Warns once per connection; the board answers each IDENTIFY with a HELLO.
+    /// </summary>
+    private async Task AskUntilHelloAsync(IBoardConnection connection, CancellationToken cancellationToken)
     {
-        try
+        byte[] command = new byte[WireFormat.MaxFrameSize]; // not _commandBuffer: SendOnConnectAsync may be using it
+        bool warned = false;
+        while (!cancellationToken.IsCancellationRequested)
         {
-            await Task.Delay(HelloTimeout, _time, cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            return;
-        }
-        if (!_helloSinceConnect)
-        {
-            AcquisitionLog.NoHello(_logger, (int)HelloTimeout.TotalSeconds, _link.Description);
+            try
+            {
+                await Task.Delay(HelloTimeout, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            if (_helloSinceConnect)
+            {
+                return;
+            }
+            if (!warned)
+            {
+                warned = true;
+                AcquisitionLog.NoHello(_logger, (int)HelloTimeout.TotalSeconds, _link.Description);
+            }
+            try
+            {
+                int n = FrameEncoder.WriteCommand(command, MessageType.Identify);
+                await connection.SendAsync(command.AsMemory(0, n).ToArray(), cancellationToken).ConfigureAwait(false);
+                n = FrameEncoder.WriteCommand(command, MessageType.Start);
+                await connection.SendAsync(command.AsMemory(0, n).ToArray(), cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _helloRequests);
+            }
+            catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or ObjectDisposedException or OperationCanceledException)
+            {
+                return; // the connection is going away; the loop reconnects and asks afresh
+            }
         }
     }
 }

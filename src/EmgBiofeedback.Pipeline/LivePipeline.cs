@@ -29,7 +29,13 @@ public sealed class LivePipeline : IAcquisitionSink
     private readonly Lock _clinicalGate = new();
     private readonly List<Action<StreamPosition>> _actions = [];
     private volatile int _pendingActions;
-    private int _acquisitionThread = -1;
+
+    // The pipeline whose sink method this thread is running now (the acquisition thread, while it delivers a sample or
+    // an event), else null. Not a thread id remembered from the last sample: the acquisition loop is async, so the pool
+    // thread that ran the last sample is soon any caller's thread (a gRPC handler), which then took itself for the
+    // acquisition thread and ran its action at once, on the wrong thread, at no sample (issue 18's end-to-end run).
+    [ThreadStatic]
+    private static LivePipeline? t_delivering;
     private ClinicalSession? _clinical;
     private ClinicalValue[] _clinicalValues = [];
 
@@ -137,7 +143,7 @@ public sealed class LivePipeline : IAcquisitionSink
         }
         lock (_clinicalGate)
         {
-            if (_chain is null || Environment.CurrentManagedThreadId == Volatile.Read(ref _acquisitionThread))
+            if (_chain is null || t_delivering == this || AcquisitionLoop.DispatchingOnThisThread)
             {
                 // Nothing is processed now (no sample to wait for), or the caller is the acquisition thread itself.
                 Chain? current = _chain;
@@ -239,7 +245,21 @@ public sealed class LivePipeline : IAcquisitionSink
     private void Process<TCount>(long sampleIndex, ReadOnlySpan<TCount> counts, long arrivalTimestamp)
         where TCount : unmanaged, System.Numerics.IBinaryInteger<TCount>
     {
-        _acquisitionThread = Environment.CurrentManagedThreadId;
+        LivePipeline? outer = t_delivering;
+        t_delivering = this;
+        try
+        {
+            ProcessSample(sampleIndex, counts, arrivalTimestamp);
+        }
+        finally
+        {
+            t_delivering = outer;
+        }
+    }
+
+    private void ProcessSample<TCount>(long sampleIndex, ReadOnlySpan<TCount> counts, long arrivalTimestamp)
+        where TCount : unmanaged, System.Numerics.IBinaryInteger<TCount>
+    {
         if (_pendingActions > 0)
         {
             RunActions(sampleIndex);

@@ -156,6 +156,13 @@ public sealed class BoardStreamDecoder
         {
             return Malformed();
         }
+        if (!wide && !WithinResolution(payload[WireFormat.SequenceSize..], Board.AdcBits))
+        {
+            // A count the board's ADC cannot produce: not a frame the board sent. CRC-16 lets about one corrupted frame
+            // in 65536 through; a byte slipped into a frame shifts every later count's low byte into a high byte, which
+            // a 10-bit board never sends (issue 18's end-to-end run recorded such a frame's values under 1 % line noise).
+            return Malformed();
+        }
         uint sequence = BinaryPrimitives.ReadUInt32LittleEndian(payload);
         SequenceVerdict verdict = _sequence.Observe(sequence, out uint lost);
         if (verdict == SequenceVerdict.Duplicate)
@@ -191,6 +198,26 @@ public sealed class BoardStreamDecoder
             Continuity = verdict,
             LostBefore = lost,
         };
+        return true;
+    }
+
+    /// <summary>True when every count fits the HELLO's ADC resolution (right-aligned, docs/protocol.md).</summary>
+    private static bool WithinResolution(ReadOnlySpan<byte> raw, int adcBits)
+    {
+        if (adcBits >= 16)
+        {
+            return true;
+        }
+        // Little-endian counts below 2^bits: the high byte holds at most bits - 8 bits.
+        int highLimit = adcBits <= 8 ? 0 : (1 << (adcBits - 8)) - 1;
+        int lowLimit = adcBits >= 8 ? 0xFF : (1 << adcBits) - 1;
+        for (int i = 0; i + 1 < raw.Length; i += 2)
+        {
+            if (raw[i + 1] > highLimit || raw[i] > lowLimit)
+            {
+                return false;
+            }
+        }
         return true;
     }
 

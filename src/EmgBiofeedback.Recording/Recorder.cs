@@ -15,6 +15,10 @@ namespace EmgBiofeedback.Recording;
 /// is sized for <see cref="RecorderOptions.NotesPerSecond"/> notes, one gap note and the closing notes; a note that
 /// does not fit is dropped and counted (<see cref="AnnotationsLost"/>, and "N annotations lost" at the end). Gaps
 /// that start in one record share one note listing their exact positions (docs/recordings.md).
+/// A file that cannot be written (disk full, folder gone, no permission) stops the recording, never the acquisition:
+/// the file keeps its complete records, <see cref="Failure"/> says why, <see cref="RecordingFailed"/> is raised once, and
+/// every sample instant of the session from the last flushed record on is counted in <see cref="SamplesNotRecorded"/>
+/// (docs/reliability.md); the session goes on live, and the next session tries again.
 /// </summary>
 public sealed class Recorder : IAcquisitionSink, IDisposable
 {
@@ -37,6 +41,10 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
     private long _origin = -1;
     private long _lost;
     private long _lostInFile;
+    private long _flushedPosition; // instants of the current file handed to the OS
+    private long _notRecorded;
+    private long _notRecordedInSession;
+    private string? _failedPath;
     private int _noteReserve; // bytes each record keeps for its gap note and the closing notes
     // Gaps starting in the record being filled: start (file instant) and length (may run past the record's end).
     // Bounded: at most one per two instants of a record, preallocated at open.
@@ -75,6 +83,19 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
     /// <summary>Raised (on the acquisition thread) after each flush with the file and its record count.</summary>
     public event Action<string, long>? Flushed;
 
+    /// <summary>Why the session's recording stopped before the session did (e.g. "No space left on device"), or null.</summary>
+    public string? Failure { get; private set; }
+
+    /// <summary>Sample instants of sessions that are in no file because their recording could not be written; since start-up.</summary>
+    public long SamplesNotRecorded { get { lock (_gate) { return _notRecorded; } } }
+
+    /// <summary>Of those, the current (or last) session's.</summary>
+    public long SamplesNotRecordedInSession { get { lock (_gate) { return _notRecordedInSession; } } }
+
+    /// <summary>Raised once when a session's recording stops because its file cannot be written: the file (null when it
+    /// could not even be created) and the reason. On the thread that hit the failure (usually the acquisition's).</summary>
+    public event Action<string?, string>? RecordingFailed;
+
     /// <summary>Starts recording; the file opens now if the board is known, else when it identifies itself.</summary>
     public void Start(RecordingRequest request)
     {
@@ -85,9 +106,12 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
                 throw new InvalidOperationException($"Already recording to {CurrentPath}.");
             }
             _request = request;
+            _notRecordedInSession = 0;
+            _failedPath = null;
+            Failure = null;
             if (_board is not null)
             {
-                Open();
+                Guarded(Open);
             }
         }
     }
@@ -97,9 +121,15 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
     {
         lock (_gate)
         {
-            string? path = CurrentPath;
-            Close(RecordingLayout.SessionStop);
+            string? path = CurrentPath ?? _failedPath;
+            Guarded(() => Close(RecordingLayout.SessionStop));
+            if (Failure is not null)
+            {
+                RecorderLog.StoppedAfterFailure(_logger, path ?? "(no file)", _notRecordedInSession, Failure);
+            }
             _request = null;
+            _failedPath = null;
+            Failure = null;
             return path;
         }
     }
@@ -145,8 +175,15 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
             }
             // One file has one shape and one source: a new rate, channel count, scale or source starts the next file,
             // so a replay can never continue a patient's recording (nor the simulated board pass for one).
-            Close(newSource ? $"Source changed to {RecordingLayout.SourceWord(_source)}; recording continues in a new file" : "Board reconfigured; recording continues in a new file");
-            Open();
+            if (Failure is not null)
+            {
+                return; // this session's recording has stopped; the next session tries again
+            }
+            Guarded(() =>
+            {
+                Close(newSource ? $"Source changed to {RecordingLayout.SourceWord(_source)}; recording continues in a new file" : "Board reconfigured; recording continues in a new file");
+                Open();
+            });
         }
     }
 
@@ -162,6 +199,10 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         {
             if (_writer is null)
             {
+                if (Failure is not null)
+                {
+                    NotRecorded(1);
+                }
                 return;
             }
             if (_origin < 0)
@@ -172,7 +213,12 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
             if (behind > 0)
             {
                 // Missing instants that no OnGap announced: keep the timeline anyway.
-                Gap(behind, "unannounced");
+                Guarded(() => Gap(behind, "unannounced"));
+                if (_writer is null)
+                {
+                    NotRecorded(1);
+                    return;
+                }
             }
             int n = Math.Min(counts.Length, _zero.Length);
             for (int c = 0; c < n; c++)
@@ -182,7 +228,7 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
             _position++;
             if (++_fill == _rate)
             {
-                WriteRecord();
+                Guarded(WriteRecord);
             }
         }
     }
@@ -195,7 +241,7 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
             {
                 return;
             }
-            Gap(gap.Lost, gap.Estimated ? $"{gap.Cause}, estimated" : gap.Cause.ToString());
+            Guarded(() => Gap(gap.Lost, gap.Estimated ? $"{gap.Cause}, estimated" : gap.Cause.ToString()));
         }
     }
 
@@ -225,24 +271,86 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
 
     public void Dispose() => Stop();
 
+    /// <summary>Runs a step that writes the file; a write the file system refuses stops the recording (<see cref="Fail"/>).</summary>
+    private void Guarded(Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// The file cannot be written: close it as it is (its header counts only the records that reached the OS), count what
+    /// is not in it, say so once. The acquisition, the live streams and history never see the failure.
+    /// </summary>
+    private void Fail(Exception e)
+    {
+        string? path = CurrentPath;
+        BdfWriter? writer = _writer;
+        _writer = null;
+        CurrentPath = null;
+        if (writer is not null)
+        {
+            try
+            {
+                writer.Dispose();
+            }
+            catch (Exception again) when (again is IOException or UnauthorizedAccessException)
+            {
+                // The buffered record cannot be written either; the handle is closed all the same.
+            }
+        }
+        _failedPath = path;
+        Failure = e.Message;
+        NotRecorded(_position - _flushedPosition); // the record being filled and any the OS did not take
+        RecorderLog.Failed(_logger, path ?? "(no file)", e.Message, _flushedPosition);
+        RecordingFailed?.Invoke(path, e.Message);
+    }
+
+    private void NotRecorded(long instants)
+    {
+        if (instants <= 0)
+        {
+            return;
+        }
+        _notRecorded += instants;
+        _notRecordedInSession += instants;
+    }
+
     private static bool SameScales(IReadOnlyList<ChannelScale>? a, IReadOnlyList<ChannelScale>? b) =>
         ReferenceEquals(a, b) || (a is not null && b is not null && a.SequenceEqual(b));
 
     private void Open()
     {
         BoardInfo board = _board!;
+        _position = 0;
+        _flushedPosition = 0;
         DateTimeOffset now = _time.GetLocalNow();
         CurrentStart = now.AddTicks(-(now.Ticks % TimeSpan.TicksPerSecond));
         DateTime start = CurrentStart.Value.DateTime;
         BdfHeader header = RecordingLayout.BuildHeader(board, _request!, _options, start, source: _source);
         string path = _folder.NewRecordingPath(start, _request!.Station, _request.Session);
         var stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read, 1 << 16);
-        _writer = new BdfWriter(stream, header, _options.FlushToDisk);
+        try
+        {
+            _writer = new BdfWriter(stream, header, _options.FlushToDisk);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
         _rate = board.SampleRateHz;
         _record = new int[board.ChannelCount * _rate];
         _zero = header.Signals.Select(RecordingLayout.ZeroCount).ToArray();
         _fill = 0;
         _position = 0;
+        _flushedPosition = 0;
         _origin = -1;
         _lostInFile = 0;
         _gaps.Clear();
@@ -350,6 +458,7 @@ public sealed class Recorder : IAcquisitionSink, IDisposable
         GapNote();
         _writer!.WriteRecord(_record);
         _writer.Flush();
+        _flushedPosition = _position;
         _fill = 0;
         Flushed?.Invoke(CurrentPath!, _writer.RecordsWritten);
     }
@@ -412,6 +521,12 @@ internal static partial class RecorderLog
 
     [LoggerMessage(4, LogLevel.Error, "Recording {Path}: a gap note did not fit its record; the filled instants read as recorded: {Text}")]
     public static partial void GapNoteLost(ILogger logger, string path, string text);
+
+    [LoggerMessage(5, LogLevel.Critical, "Recording {Path} STOPPED: it cannot be written ({Reason}). The file keeps its first {Instants} sample instants; the session goes on live and history goes on, but from here on nothing is recorded (counted as samples not recorded). Free the space (Recording:Folder) and start a new session to record again")]
+    public static partial void Failed(ILogger logger, string path, string reason, long instants);
+
+    [LoggerMessage(6, LogLevel.Error, "Recording {Path}: the session ended with {Instants} sample instants not recorded ({Reason})")]
+    public static partial void StoppedAfterFailure(ILogger logger, string path, long instants, string reason);
 
     [LoggerMessage(3, LogLevel.Warning, "Recording {Path}: {Lost} annotations were lost and no room was left to say so in the file")]
     public static partial void LossNotWritten(ILogger logger, string path, long lost);

@@ -30,6 +30,15 @@ public static partial class RecordingLayout
     /// </summary>
     public const int NoteBytes = 48;
 
+    /// <summary>
+    /// Bytes of the longest calibration note as a TAL: "calibration reused &lt;label, 12&gt; rest &lt;µV&gt; mvc &lt;µV&gt; from &lt;UTC
+    /// time&gt;" with each number in its shortest exact form (up to 24 characters), after an onset of up to 14. Reusing a
+    /// stored calibration writes one per montage muscle at one instant, far more than the typical notes' room (eight
+    /// muscles took about 1 KB where ten notes have 480 bytes, and the end-to-end run of issue 18 saw them dropped), so
+    /// every record keeps room for one per channel besides the notes.
+    /// </summary>
+    public const int CalibrationNoteBytes = 136;
+
     /// <summary>Bytes kept in every record for what closing a file writes: "Session stop", "Padding N samples", "N annotations lost".</summary>
     public const int CloseBytes = 160;
 
@@ -49,17 +58,18 @@ public static partial class RecordingLayout
     public static int GapNoteBytes(int sampleRateHz) => 112 + 4 * (((sampleRateHz + 7) / 8 + 2) / 3);
 
     /// <summary>
-    /// Annotation bytes per 1 s record: sized to need (time-keeping, <paramref name="notesPerSecond"/> typical notes,
-    /// one gap note, the closing notes), so a record never needs a record of padding to carry its notes.
+    /// Annotation bytes per 1 s record: sized to need (time-keeping, <paramref name="notesPerSecond"/> typical notes, one
+    /// calibration note per channel of <paramref name="channels"/>, one gap note, the closing notes), so a record never
+    /// needs a record of padding to carry its notes.
     /// </summary>
-    public static int AnnotationBytes(int sampleRateHz, int notesPerSecond) =>
-        TimeKeepingBytes + notesPerSecond * NoteBytes + GapNoteBytes(sampleRateHz) + CloseBytes;
+    public static int AnnotationBytes(int sampleRateHz, int notesPerSecond, int channels = 0) =>
+        TimeKeepingBytes + notesPerSecond * NoteBytes + channels * CalibrationNoteBytes + GapNoteBytes(sampleRateHz) + CloseBytes;
 
     /// <summary>Samples of the annotations signal per record (3 bytes each in BDF, 2 in EDF).</summary>
-    public static int AnnotationSamples(int sampleRateHz, int notesPerSecond, bool is24Bit)
+    public static int AnnotationSamples(int sampleRateHz, int notesPerSecond, bool is24Bit, int channels = 0)
     {
         int bps = is24Bit ? 3 : 2;
-        return (AnnotationBytes(sampleRateHz, notesPerSecond) + bps - 1) / bps;
+        return (AnnotationBytes(sampleRateHz, notesPerSecond, channels) + bps - 1) / bps;
     }
 
     [GeneratedRegex(@"^(Gap|Padding) (\d+) samples")]
@@ -338,7 +348,7 @@ public static partial class RecordingLayout
         Reserved = is24Bit ? "BDF+C" : "EDF+C",
         RecordDurationSeconds = RecordSeconds,
         Signals = signals,
-        AnnotationSamplesPerRecord = AnnotationSamples(board.SampleRateHz, options.NotesPerSecond, is24Bit),
+        AnnotationSamplesPerRecord = AnnotationSamples(board.SampleRateHz, options.NotesPerSecond, is24Bit, signals.Length),
     };
 
     /// <summary>The digital value of 0 V on a signal: what gaps and padding are filled with.</summary>

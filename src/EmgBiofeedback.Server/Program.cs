@@ -24,6 +24,7 @@ try
     });
     HostSetup.CheckListeners(builder.Configuration);
     builder.AddEmgBiofeedback();
+    builder.AddTestHooks(); // fault injection, only when an EMG_TEST_* variable is set (docs/reliability.md)
     app = builder.Build();
     HostSetup.AnnounceConfiguration(app);
     // Validate every options section before the host starts, so a wrong setting stops start-up with the

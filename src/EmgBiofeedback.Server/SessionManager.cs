@@ -81,6 +81,7 @@ public sealed partial class SessionManager
     private readonly Recorder? _recorder;
     private readonly CalibrationStore? _calibrations;
     private readonly string _station;
+    private readonly string _recordingsFolder;
     private readonly ILogger<SessionManager>? _logger;
     private readonly Lock _gate = new();
     private double _markerTokens;
@@ -103,8 +104,27 @@ public sealed partial class SessionManager
         _recorder = recorder;
         _calibrations = calibrations;
         _station = recording?.Value.Station ?? "station";
+        _recordingsFolder = recording?.Value.Folder ?? "recordings";
         _logger = logger;
         pipeline.ChainStarted += OnChainStarted;
+        if (recorder is not null)
+        {
+            recorder.RecordingFailed += OnRecordingFailed;
+        }
+    }
+
+    /// <summary>The recording stopped (its file cannot be written): the session goes on live, and every client is told.</summary>
+    private void OnRecordingFailed(string? path, string reason)
+    {
+        string file = path is null ? "the session's recording" : $"Recording {Path.GetFileName(path)}";
+        // Clients never see the server's paths (docs/api.md): the file by its name, anything else withheld.
+        string why = path is null ? reason : reason.Replace(path, Path.GetFileName(path), StringComparison.Ordinal);
+        why = ClientErrors.WithoutServerPaths(why, Path.GetDirectoryName(path) ?? Path.GetFullPath(_recordingsFolder));
+        _pipeline.Publish(new LiveEvent(0, StationEventKind.RecordingStopped, _time.GetUtcNow(),
+            $"{file} stopped: {why}. The session goes on live; nothing more of it is recorded (samples not recorded are counted)")
+        {
+            SampleIndex = Math.Max(0, _pipeline.CurrentSampleIndex),
+        });
     }
 
     /// <summary>The open session (read without the lock: the acquisition thread reads it while a caller holds it).</summary>

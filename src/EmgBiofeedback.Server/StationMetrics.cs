@@ -54,6 +54,7 @@ internal sealed class StationMetrics
         Counter(meter, "emg.acquisition.board_overflow", s => s.BoardOverflow, "{sample}", "Sample instants the board dropped because its buffer overflowed, since the board booted");
         Counter(meter, "emg.live.dropped_subscriber_frames", s => s.DroppedSubscriberFrames, "{frame}", "Activation frames dropped for subscribers that did not keep up");
         Counter(meter, "emg.recorder.annotations_lost", s => s.AnnotationsLost, "{annotation}", "Annotations (markers, events) the recorder had no room for in their second's record");
+        Counter(meter, "emg.recorder.samples_not_recorded", s => s.SamplesNotRecorded, "{sample}", "Sample instants of a session that are in no recording: the file could not be written (disk full, folder gone)");
 
         // Live streams.
         meter.CreateObservableUpDownCounter("emg.live.activation_subscribers", () => Snapshot().ActivationSubscribers, "{subscriber}", "Activation subscriptions open now (streams, and the history writer when on)");

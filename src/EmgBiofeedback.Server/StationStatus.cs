@@ -29,7 +29,9 @@ internal sealed record StationStatus(
     ActivationFrame? Latest,
     string? NotProcessed,
     long AnnotationsLost,
-    long BoardOverflow);
+    long BoardOverflow,
+    string? RecorderFailure = null,
+    long SamplesNotRecorded = 0);
 
 /// <summary>Takes <see cref="StationStatus"/> snapshots from the parts that own each value.</summary>
 internal sealed class StationStatusSource(
@@ -74,6 +76,8 @@ internal sealed class StationStatusSource(
             refused is null && pipeline.Latest is { } latest && time.GetElapsedTime(latest.ComputedTimestamp) <= Fresh ? latest : null,
             refused,
             recorder.AnnotationsLost,
-            acquisition.BoardOverflow);
+            acquisition.BoardOverflow,
+            recorder.Failure,
+            recorder.SamplesNotRecorded);
     }
 }

@@ -70,6 +70,14 @@ internal sealed partial class StatusReporter(
         {
             line.Append(CultureInfo.InvariantCulture, $" | board overflow: {s.BoardOverflow} sample instants dropped on the board");
         }
+        if (s.RecorderFailure is not null)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" | recorder STOPPED: {s.RecorderFailure}");
+        }
+        if (s.SamplesNotRecorded > 0)
+        {
+            line.Append(CultureInfo.InvariantCulture, $" | recorder: {s.SamplesNotRecorded} samples not recorded");
+        }
         if (s.AnnotationsLost > 0)
         {
             line.Append(CultureInfo.InvariantCulture, $" | recorder: {s.AnnotationsLost} annotations lost");

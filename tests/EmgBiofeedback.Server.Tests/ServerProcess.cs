@@ -166,6 +166,9 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The server's process id (to signal it).</summary>
+    public int Pid => _process.Id;
+
     /// <summary>Whether the server process has ended.</summary>
     public bool HasExited => _process.HasExited;
 

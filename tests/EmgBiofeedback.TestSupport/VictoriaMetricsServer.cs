@@ -117,6 +117,23 @@ public sealed class VictoriaMetricsServer : IAsyncDisposable
         return doc.RootElement.GetProperty("data").GetProperty("result").EnumerateArray().Select(e => e.Clone()).ToArray();
     }
 
+    /// <summary>Makes the server write what it holds in memory to disk (it answers writes before they are there).</summary>
+    public async Task FlushAsync()
+    {
+        using (await _http.GetAsync($"{Url}/internal/force_flush")) { }
+    }
+
+    /// <summary>Kills the server (SIGKILL), as a crash or the OOM killer would: no flush, no goodbye.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { HasExited: false } p)
+        {
+            p.Kill();
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await p.WaitForExitAsync(cts.Token);
+        }
+    }
+
     /// <summary>Every stored sample (export stops at "now" unless told otherwise; fast-fed sessions run ahead of it) of <paramref name="metric"/>, per series (labels), sorted by time.</summary>
     public async Task<List<Series>> ExportAsync(string metric)
     {

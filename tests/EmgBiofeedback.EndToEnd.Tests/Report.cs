@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text;
+
+namespace EmgBiofeedback.EndToEnd.Tests;
+
+/// <summary>The run's table (docs/reliability.md takes it as written) and the details below it.</summary>
+public static class Report
+{
+    public static string Markdown(E2eRun run)
+    {
+        var md = new StringBuilder();
+        string mode = run.Long ? $"long mode, EMG_E2E_MINUTES={run.Minutes.ToString(CultureInfo.InvariantCulture)}" : "short mode";
+        TimeSpan length = run.Phases.Count > 0 ? run.Phases[^1].End - run.Phases[0].Start : TimeSpan.Zero;
+        md.Append(CultureInfo.InvariantCulture, $"Run of {DateTime.UtcNow:yyyy-MM-dd} ({mode}): {length.TotalMinutes:0.0} minutes of faults, one board (8 ch x 1000 Hz), {E2eRun.SubscriberCount} subscribers, one patient view.\n\n");
+        md.Append("| fault | injected, for how long | samples produced | recorded | in history (frames) | delivered to each healthy client (frames) | lost, and the counter that reported it | pass |\n");
+        md.Append("|---|---|---|---|---|---|---|---|\n");
+        foreach (PhaseResult p in run.Phases)
+        {
+            md.Append(CultureInfo.InvariantCulture, $"| {p.Name} | {p.Injected} | {p.Produced} | {p.Recorded} | {p.HistoryPoints} of {p.ExpectedFrames} | {Delivered(p)} | {Lost(p)} | {(p.Problems.Count == 0 ? "yes" : "**NO**")} |\n");
+        }
+        md.Append("\nPer phase, what else each part said:\n\n");
+        foreach (PhaseResult p in run.Phases)
+        {
+            md.Append(CultureInfo.InvariantCulture, $"- **{p.Name}**: board sequences [{p.FirstSequence}, {p.EndSequence}); page: {p.BrowserSamples} looks, stale-as-live {p.BrowserStale}, {(p.Key == "clock" ? "latency not measured (the service's clock was stepped, the page's was not)" : $"frame to page p50 {p.BrowserArrivedP50:0} ms / p99 {p.BrowserArrivedP99:0} ms, to pixel p50 {p.BrowserDrawnP50:0} ms / p99 {p.BrowserDrawnP99:0} ms")}; station lag max {p.MaxDeliveryLagMs:0} ms, largest burst {p.MaxBurst} frames; line dropped {p.LineDroppedBytes} bytes; service memory {(p.ServerMemoryGrowthBytes >= 0 ? "+" : "")}{p.ServerMemoryGrowthBytes >> 20} MiB");
+            foreach (string f in p.Facts)
+            {
+                md.Append("; ").Append(f);
+            }
+            foreach (string problem in p.Problems)
+            {
+                md.Append("\n  - FAILED: ").Append(problem);
+            }
+            md.Append('\n');
+        }
+        if (run.Malformed.Count > 0)
+        {
+            md.Append("\nMalformed and oversized requests, and what the service answered:\n\n| request | expected | answered |\n|---|---|---|\n");
+            foreach (MalformedOutcome o in run.Malformed)
+            {
+                md.Append(CultureInfo.InvariantCulture, $"| {o.Case} | {o.Expected} | {o.Observed} |\n");
+            }
+        }
+        md.Append("\nRecordings:\n\n");
+        foreach (RecordingFacts f in Accounting.Recordings)
+        {
+            md.Append(CultureInfo.InvariantCulture, $"- `{Path.GetFileName(f.Path)}`: {f.RecordsComplete} records, {f.RecordedSamples} samples recorded, {f.GapSamples} filled as gaps, {f.WrongValues} wrong; notes: {string.Join("; ", f.Notes.Take(12))}{(f.Notes.Count > 12 ? $"; ... ({f.Notes.Count} in all)" : "")}{(f.Warnings.Count > 0 ? "; reader: " + string.Join("; ", f.Warnings) : "")}\n");
+        }
+        return md.ToString();
+    }
+
+    private static string Delivered(PhaseResult p)
+    {
+        string s = p.HealthyMinFrames == p.HealthyMaxFrames ? $"{p.HealthyMinFrames}" : $"{p.HealthyMinFrames}-{p.HealthyMaxFrames}";
+        s += p.HealthyMissed == 0 ? ", none missed" : $", {p.HealthyMissed} missed in all by {p.SubscribersMissing} clients (each told by missed_before; the station fell {(double.IsNaN(p.MaxDeliveryLagMs) ? "?" : p.MaxDeliveryLagMs.ToString("0", CultureInfo.InvariantCulture))} ms behind, bursts of {p.MaxBurst} frames)";
+        if (p.MissedReconnecting > 0)
+        {
+            s += $", {p.MissedReconnecting / Math.Max(1, E2eRun.SubscriberCount)} each while reconnecting (their new stream's first sequence number)";
+        }
+        return s;
+    }
+
+    private static string Lost(PhaseResult p)
+    {
+        var parts = new List<string>();
+        long lost = p.Produced - p.Recorded;
+        if (lost == 0)
+        {
+            parts.Add("0");
+        }
+        else
+        {
+            if (p.RecordedAsGap > 0)
+            {
+                parts.Add($"{p.RecordedAsGap} samples: `lost_frames` +{p.Delta(c => c.LostFrames)} in {p.Delta(c => c.Gaps)} gaps, each a gap note in the recording");
+            }
+            if (p.NotInRecording > 0)
+            {
+                parts.Add(p.Key switch
+                {
+                    "disk-full" => $"{p.NotInRecording} samples not recorded (disk full): the recorder's stop event and count",
+                    "kill" => $"{p.NotInRecording} samples not recorded: the last unflushed second and the {(p.NotInRecording > 0 ? "time the service was dead" : "")} (no service to count them; the harness counts them from the board's sequence numbers)",
+                    _ => $"{p.NotInRecording} samples in no recording and no gap note (UNCOUNTED)",
+                });
+            }
+        }
+        var counters = new List<string>();
+        void Add(string name, long value)
+        {
+            if (value != 0)
+            {
+                counters.Add($"{name} +{value}");
+            }
+        }
+        Add("crc_errors", p.Delta(c => c.CrcErrors));
+        Add("discarded_bytes", p.Delta(c => c.DiscardedBytes));
+        Add("resyncs", p.Delta(c => c.Resyncs));
+        Add("malformed_frames", p.Delta(c => c.MalformedFrames));
+        Add("duplicates", p.Delta(c => c.Duplicates));
+        Add("reconnects", p.Delta(c => c.Reconnects));
+        Add("dropped_subscriber_frames", p.Delta(c => c.DroppedSubscriberFrames));
+        if (p.After?.History is { } h && p.Before?.History is { } h0)
+        {
+            Add("history points_dropped", (long)(h.PointsDropped - h0.PointsDropped));
+        }
+        if (p.LostByHistoryServer > 0)
+        {
+            parts.Add($"history: {p.LostByHistoryServer} frames the server acknowledged (HTTP 204) and lost when killed (victoria-metrics keeps its last seconds in memory; no station counter can see it; `emg backfill` of the recording restores them)");
+        }
+        if (p.HistoryMissing > 0)
+        {
+            parts.Add($"history: {p.HistoryMissing} frames missing (UNCOUNTED)");
+        }
+        string s = string.Join("; ", parts);
+        return counters.Count == 0 ? s : $"{s} ({string.Join(", ", counters)})";
+    }
+}
