@@ -57,7 +57,7 @@ public class RunAtNextSampleTests
     }
 
     [Fact]
-    public void An_action_asked_for_from_inside_a_delivery_runs_at_once_at_that_sample()
+    public async Task An_action_asked_for_from_inside_a_delivery_runs_at_once_at_that_sample()
     {
         var pipeline = new LivePipeline(new SignalChainOptions(), ["SCM L"], TimeProvider.System);
         var board = new SimulatedBoard(new SimulatorOptions { Channels = 1 }, sensorGain: 200);
@@ -65,13 +65,14 @@ public class RunAtNextSampleTests
         var counts = new ushort[1];
         long nested = long.MinValue;
         long outer = long.MinValue;
+        Task asking = Task.CompletedTask;
         for (long i = 0; i < 200; i++)
         {
             board.TrySampleNext(counts, out _);
             if (i == 150)
             {
                 // Queued from outside; when it runs (on the acquisition thread) it asks for another action: no deadlock.
-                var t = Task.Run(() => outer = pipeline.RunAtNextSample(p =>
+                var t = asking = Task.Run(() => outer = pipeline.RunAtNextSample(p =>
                 {
                     nested = pipeline.RunAtNextSample(q => q.SampleIndex, TimeSpan.FromSeconds(10));
                     return p.SampleIndex;
@@ -80,6 +81,8 @@ public class RunAtNextSampleTests
             }
             pipeline.OnSamples(i, counts);
         }
+        // The asking thread stores its answer when it is scheduled again: wait for it (a loaded machine may be slow to).
+        await asking.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(150, outer);
         Assert.Equal(-1, nested); // at once, on the acquisition thread, before the sample is processed
     }
