@@ -93,18 +93,7 @@ public class LatencyTests
         var latency = new DeliveryLatency(services.GetRequiredService<IMeterFactory>(), clock);
         var seen = new double[100_000];
         int count = 0;
-        string? unit = null;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "EmgBiofeedback" && instrument.Name == "emg.latency.arrival_to_stream")
-            {
-                unit = instrument.Unit;
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<double>((_, value, _, _) => seen[count++] = value);
-        listener.Start();
+        using var listener = new ArrivalLatencyListener(value => seen[count++] = value);
         var frame = new ActivationFrame
         {
             Sequence = 1, SampleIndex = 19, SampleTimeSeconds = 0.019, ComputedAt = DateTimeOffset.UnixEpoch, Muscles = [],
@@ -121,7 +110,7 @@ public class LatencyTests
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
 
         Assert.Equal(0, allocated);
-        Assert.Equal("ms", unit);
+        Assert.Equal("ms", listener.Unit);
         Assert.Equal(10_001, count);
         Assert.All(seen[..count], v => Assert.Equal(3.0, v, 1e-9));
         Assert.Equal(new LatencyQuantiles(3, 3, 3, 3, 10_001), latency.ArrivalToStream.Summarise());

@@ -63,18 +63,7 @@ public class MetricsTests
         await using WebApplication app = builder.Build();
         app.MapEmgBiofeedback();
         var latencies = new List<double>();
-        string? unit = null;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "EmgBiofeedback" && instrument.Name == "emg.latency.arrival_to_stream")
-            {
-                unit = instrument.Unit;
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<double>((_, value, _, _) => { lock (latencies) { latencies.Add(value); } });
-        listener.Start();
+        using var listener = new ArrivalLatencyListener(value => { lock (latencies) { latencies.Add(value); } });
         await app.StartAsync();
 
         using (GrpcChannel channel = GrpcChannel.ForAddress(address))
@@ -86,7 +75,7 @@ public class MetricsTests
         }
         await app.StopAsync();
 
-        Assert.Equal("ms", unit);
+        Assert.Equal("ms", listener.Unit);
         double[] recorded;
         lock (latencies)
         {
