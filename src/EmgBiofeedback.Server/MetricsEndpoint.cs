@@ -62,7 +62,9 @@ public static partial class MetricsEndpoint
             .ConfigureResource(resource => resource.AddService("emgbiofeedback", serviceVersion: typeof(MetricsEndpoint).Assembly.GetName().Version?.ToString(3)))
             .WithMetrics(metrics => metrics
                 .AddMeter(StationMetrics.MeterName)
-                .AddPrometheusExporter());
+                // No cached response: a scrape reports the station as it is now, not as an earlier scrape found it (the
+                // exporter's default keeps a response for 300 ms, so a scrape could be older than a GetStatus before it).
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
         return builder;
     }
 

@@ -16,7 +16,9 @@ internal sealed class StationMetrics
     public const string MeterName = "EmgBiofeedback";
 
     // A collection reads every instrument within a few milliseconds: they all report the snapshot taken for the first,
-    // so one scrape describes one instant (and Capture, which sorts the latency ring, runs once per scrape).
+    // so one scrape describes one instant (and Capture runs once per scrape). The first instrument created is the first
+    // a collection reads (instruments are collected in creation order): it always takes a new snapshot, so a scrape
+    // never reports one an earlier scrape took; the others reuse it for at most this long.
     private static readonly TimeSpan SnapshotReuse = TimeSpan.FromMilliseconds(100);
 
     private readonly StationStatusSource _status;
@@ -33,7 +35,7 @@ internal sealed class StationMetrics
         Meter meter = meterFactory.Create(MeterName);
 
         // Acquisition.
-        Counter(meter, "emg.acquisition.frames", s => s.Counters.SampleFrames, "{frame}", "Sample frames received from the source and decoded");
+        meter.CreateObservableCounter("emg.acquisition.frames", () => Gauge(Snapshot(fresh: true).Counters.SampleFrames), "{frame}", "Sample frames received from the source and decoded");
         meter.CreateObservableGauge("emg.acquisition.sample_rate", () => Gauge(Snapshot().Board?.SampleRateHz), "Hz", "The source's sample rate, as it identified itself");
         meter.CreateObservableGauge("emg.acquisition.channels", () => Gauge(Snapshot().Board?.ChannelCount), "{channel}", "Channels the source sends");
         meter.CreateObservableGauge("emg.acquisition.connected", () => Snapshot().Connected ? 1 : 0, "{link}", "1 while the source is connected");
@@ -77,11 +79,11 @@ internal sealed class StationMetrics
     }
 
     /// <summary>The snapshot every instrument of one collection reports.</summary>
-    private StationStatus Snapshot()
+    private StationStatus Snapshot(bool fresh = false)
     {
         lock (_gate)
         {
-            if (_snapshot is null || _time.GetElapsedTime(_takenAt) > SnapshotReuse)
+            if (fresh || _snapshot is null || _time.GetElapsedTime(_takenAt) > SnapshotReuse)
             {
                 _snapshot = _status.Capture();
                 _takenAt = _time.GetTimestamp();
