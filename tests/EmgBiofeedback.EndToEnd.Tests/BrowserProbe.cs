@@ -132,19 +132,7 @@ public sealed class BrowserProbe : IAsyncDisposable
             return;
         }
         _disposed = true;
-        if (!_node.HasExited)
-        {
-            Process.Start("kill", ["-TERM", _node.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(15));
-            try
-            {
-                await _node.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _node.Kill(entireProcessTree: true);
-            }
-        }
+        await ProcessExit.TerminateAsync(_node, TimeSpan.FromSeconds(15));
         _node.Dispose();
     }
 }

@@ -205,20 +205,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            // SIGTERM, as systemd or Ctrl+C would: the host shuts down gracefully.
-            Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            try
-            {
-                await _process.WaitForExitAsync(cts.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-        }
+        await ProcessExit.TerminateAsync(_process, TimeSpan.FromSeconds(20));
         _process.Dispose();
         _lines.Dispose();
     }
