@@ -39,6 +39,8 @@ log=$(mktemp)
 # two-core machine they would starve each other's rate checks.
 dotnet test EmgBiofeedback.sln --no-build -nologo -m:1 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
+# The failed tests' names, repeated at the end (a CI log is often read from its tail).
+failed_names=$(grep -E '^\s+Failed [A-Za-z_].*\[' "$log" | sed -E 's/^\s+//')
 
 # One summary line per test assembly: "Passed!  - Failed: 0, Passed: 21, Skipped: 0, Total: 21, ..."
 passed=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Passed: +([0-9]+).*/\1/' | awk '{s+=$1} END {print s+0}')
@@ -76,6 +78,7 @@ else
   node_status=${PIPESTATUS[0]}
   node_passed=$(grep -E '^# pass [0-9]+$' "$node_log" | tail -1 | awk '{print $3}')
   node_failed=$(grep -E '^# fail [0-9]+$' "$node_log" | tail -1 | awk '{print $3}')
+  node_failed_names=$(grep -E '^\s*not ok ' "$node_log" | sed -E 's/^\s+//')
   rm -f "$node_log"
   if [ -z "$node_passed" ] || [ -z "$node_failed" ]; then
     echo "Display tests: node --test printed no summary."
@@ -83,10 +86,15 @@ else
   else
     passed=$((passed + node_passed))
     failed=$((failed + node_failed))
+    failed_names+=$'\n'"$node_failed_names"
     if [ "$node_status" -ne 0 ] && [ "$node_failed" -eq 0 ]; then
       failed=$((failed + 1))
     fi
   fi
+fi
+if [ -n "${failed_names//[[:space:]]/}" ]; then
+  echo "Failed tests:"
+  echo "$failed_names" | sed -E '/^\s*$/d; s/^/  /'
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

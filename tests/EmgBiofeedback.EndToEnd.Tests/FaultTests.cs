@@ -12,7 +12,9 @@ public sealed class FaultTests(E2eRun run) : IClassFixture<E2eRun>
         PhaseResult? phase = run.Phases.FirstOrDefault(p => p.Key == key);
         Assert.True(phase is not null, $"the run did not reach this fault: {run.Failure}\n{run.RunLog()}");
         Assert.True(run.ReportMarkdown.Length > 0, $"the run was not counted: {run.Failure}\n{run.RunLog()}");
-        Assert.True(phase.Problems.Count == 0, $"{phase.Name}:\n  {string.Join("\n  ", phase.Problems)}\n\n{run.ReportMarkdown}");
+        // The problems first and again after the run's report: a CI log is often read from its tail.
+        string problems = $"{phase.Name}:\n  {string.Join("\n  ", phase.Problems)}";
+        Assert.True(phase.Problems.Count == 0, $"{problems}\n\n{run.ReportMarkdown}\n\n{problems}");
     }
 
     [Fact]

@@ -13,14 +13,13 @@ namespace EmgBiofeedback.EndToEnd.Tests;
 /// removes the serial device (socat stopped: both links vanish) while the board goes on producing, as a USB-serial
 /// adapter pulled from a powered board; what the board sends meanwhile is lost on the line, as it would be.
 /// The relay never holds the board back: between reading the board and writing the line there is a queue bounded at
-/// 16 KiB (about 0.6 s of the stream: more than a scheduling hiccup of this machine, less than a closed port would keep
-/// for a real host) that drops what does not fit
-/// and counts it, as a serial line with nobody reading does. Both directions run on threads of their own, never on the
+/// 64 KiB (about 2.5 s of the stream; a host's tty layer buffers at least that much of a USB-serial device nobody
+/// reads before bytes are lost) that drops what does not fit and counts it, as a serial line with nobody reading does. Both directions run on threads of their own, never on the
 /// thread pool the test's 100 subscribers keep busy.
 /// </summary>
 public sealed class SerialRelay : IAsyncDisposable
 {
-    private const int QueueBytes = 16 << 10;
+    private const int QueueBytes = 64 << 10;
     private readonly FileStream _board;
     private readonly SocatPtyPair _pair;
     private readonly Random _random;
