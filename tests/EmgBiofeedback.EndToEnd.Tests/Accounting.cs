@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using EmgBiofeedback.Acquisition.Tests;
 using EmgBiofeedback.History;
@@ -53,6 +54,24 @@ public static class Accounting
         var referenceSequences = reference
             .Where(f => delta.ContainsKey(f.Lifetime))
             .Select(f => f.SampleIndex + delta[f.Lifetime]).ToArray();
+
+        // Serial byte to gRPC client: from the line write of a frame's last sample to its receipt by a sampled subscriber.
+        var serialToClient = Enumerable.Range(0, run.Phases.Count).Select(_ => new List<double>()).ToArray();
+        var latencyLog = new System.Text.StringBuilder("phase,subscriber,board_sequence,line_write_s,serial_to_client_ms\n");
+        foreach (Receipt r in run.Subscribers.Receipts())
+        {
+            // Counted in the phase whose board sequences hold the frame's last sample (not the set-up before the first).
+            if (r.Phase < serialToClient.Length && delta.TryGetValue(r.Lifetime, out long d)
+                && r.SampleIndex + d >= run.Phases[r.Phase].FirstSequence && r.SampleIndex + d < run.Phases[r.Phase].EndSequence
+                && station.Relay.LineWriteTimestamp(r.SampleIndex + d) is var written and > 0)
+            {
+                double ms = Stopwatch.GetElapsedTime(written, r.ReceivedTimestamp).TotalMilliseconds;
+                serialToClient[r.Phase].Add(ms);
+                latencyLog.Append(CultureInfo.InvariantCulture, $"{r.Phase},{r.Subscriber},{r.SampleIndex + d},{Stopwatch.GetElapsedTime(run.StartedTimestamp, written).TotalSeconds:0.000},{ms:0.00}\n");
+            }
+        }
+
+        File.WriteAllText(Path.Combine(run.ReportFolder, "serial-to-client.csv"), latencyLog.ToString());
 
         List<long> historySequences = HistorySequences(run, timeline, out List<string> historyProblems);
         foreach (string p in historyProblems)
@@ -141,6 +160,8 @@ public static class Accounting
             phase.BrowserArrivedP99 = Quantile(arrived, 0.99);
             phase.BrowserDrawnP50 = Quantile(drawn, 0.5);
             phase.BrowserDrawnP99 = Quantile(drawn, 0.99);
+            double[] serial = [.. serialToClient[i]];
+            phase.SerialToClient = new LatencyFigures(serial.Length, Quantile(serial, 0.5), Quantile(serial, 0.99), Quantile(serial, 0.999), serial.Length > 0 ? serial.Max() : double.NaN);
             Rules.Check(run, phase);
         }
     }

@@ -47,6 +47,9 @@ public sealed class E2eRun : IAsyncLifetime
     public Exception? Failure { get; private set; }
     public string ReportMarkdown { get; private set; } = "";
     public string ReportFolder { get; } = Path.Combine(AppContext.BaseDirectory, "e2e");
+
+    /// <summary>When the run began (a <see cref="Stopwatch"/> timestamp): the origin of the times in its logs.</summary>
+    public long StartedTimestamp { get; } = Stopwatch.GetTimestamp();
     public Station Station => _station;
     public Subscribers Subscribers => _subscribers;
     public BrowserProbe Browser => _browser;
@@ -342,6 +345,9 @@ public sealed class E2eRun : IAsyncLifetime
         phase.FirstSequence = _station.Relay.LatestSequence + 1;
         phase.Before = await _station.Live.GetStatusAsync(new GetStatusRequest());
         long memory = _station.Server.ResidentBytes();
+        phase.ServerMemoryAtStart = memory;
+        TimeSpan cpu = _station.Server.CpuTime();
+        var wall = Stopwatch.StartNew();
         long lineDropped = _station.Relay.DroppedBytes;
         Log($"phase {key}: {name}");
         try
@@ -367,7 +373,12 @@ public sealed class E2eRun : IAsyncLifetime
             phase.Before = null;
         }
         phase.After = await _station.Live.GetStatusAsync(new GetStatusRequest());
-        phase.ServerMemoryGrowthBytes = _station.Server.ResidentBytes() - memory;
+        phase.ServerMemoryAtEnd = _station.Server.ResidentBytes();
+        phase.ServerMemoryGrowthBytes = phase.ServerMemoryAtEnd - memory;
+        if (phase.Before is not null && key != "kill")
+        {
+            phase.ServerCpuCores = (_station.Server.CpuTime() - cpu).TotalSeconds / wall.Elapsed.TotalSeconds;
+        }
         phase.LineDroppedBytes = _station.Relay.DroppedBytes - lineDropped;
         phase.EndSequence = _station.Relay.LatestSequence + 1;
         phase.End = DateTimeOffset.UtcNow;

@@ -2,6 +2,15 @@ using EmgBiofeedback.Contracts.V1;
 
 namespace EmgBiofeedback.EndToEnd.Tests;
 
+/// <summary>A latency's distribution over a phase, ms.</summary>
+public readonly record struct LatencyFigures(int Count, double P50, double P99, double P999, double Max)
+{
+    public static LatencyFigures None => new(0, double.NaN, double.NaN, double.NaN, double.NaN);
+
+    public override string ToString() => Count == 0 ? "none measured"
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"p50 {P50:0.0} / p99 {P99:0.0} / p99.9 {P999:0.0} / max {Max:0} ms ({Count} frames)");
+}
+
 /// <summary>One phase of the run (a fault, or none): its window, what each part saw, and the pass rule's verdict.</summary>
 public sealed class PhaseResult(string key, string name, string injected)
 {
@@ -75,6 +84,16 @@ public sealed class PhaseResult(string key, string name, string injected)
     public double BrowserDrawnP50 { get; set; } = double.NaN;
     public double BrowserDrawnP99 { get; set; } = double.NaN;
     public long ServerMemoryGrowthBytes { get; set; }
+
+    /// <summary>The service's resident memory at the phase's start and end, bytes.</summary>
+    public long ServerMemoryAtStart { get; set; }
+    public long ServerMemoryAtEnd { get; set; }
+
+    /// <summary>The service's CPU over the phase, in cores (CPU time over wall time; NaN when the service restarted).</summary>
+    public double ServerCpuCores { get; set; } = double.NaN;
+
+    /// <summary>From the serial line write of a frame's last sample to its receipt by a gRPC subscriber (every tenth), ms.</summary>
+    public LatencyFigures SerialToClient { get; set; } = LatencyFigures.None;
 
     /// <summary>Bytes of the board's stream the harness's line dropped (device gone, nobody reading).</summary>
     public long LineDroppedBytes { get; set; }

@@ -18,10 +18,11 @@ public static class Report
         {
             md.Append(CultureInfo.InvariantCulture, $"| {p.Name} | {p.Injected} | {p.Produced} | {p.Recorded} | {p.HistoryPoints} of {p.ExpectedFrames} | {Delivered(p)} | {Lost(p)} | {(p.Problems.Count == 0 ? "yes" : "**NO**")} |\n");
         }
+        md.Append(FullLoad(run));
         md.Append("\nPer phase, what else each part said:\n\n");
         foreach (PhaseResult p in run.Phases)
         {
-            md.Append(CultureInfo.InvariantCulture, $"- **{p.Name}**: board sequences [{p.FirstSequence}, {p.EndSequence}); page: {p.BrowserSamples} looks, stale-as-live {p.BrowserStale}, {(p.Key == "clock" ? "latency not measured (the service's clock was stepped, the page's was not)" : $"frame to page p50 {p.BrowserArrivedP50:0} ms / p99 {p.BrowserArrivedP99:0} ms, to pixel p50 {p.BrowserDrawnP50:0} ms / p99 {p.BrowserDrawnP99:0} ms")}; station lag max {p.MaxDeliveryLagMs:0} ms, largest burst {p.MaxBurst} frames; line dropped {p.LineDroppedBytes} bytes; service memory {(p.ServerMemoryGrowthBytes >= 0 ? "+" : "")}{p.ServerMemoryGrowthBytes >> 20} MiB");
+            md.Append(CultureInfo.InvariantCulture, $"- **{p.Name}**: board sequences [{p.FirstSequence}, {p.EndSequence}); page: {p.BrowserSamples} looks, stale-as-live {p.BrowserStale}, {(p.Key == "clock" ? "latency not measured (the service's clock was stepped, the page's was not)" : $"frame to page p50 {p.BrowserArrivedP50:0} ms / p99 {p.BrowserArrivedP99:0} ms, to pixel p50 {p.BrowserDrawnP50:0} ms / p99 {p.BrowserDrawnP99:0} ms")}; station lag max {p.MaxDeliveryLagMs:0} ms, largest burst {p.MaxBurst} frames; line dropped {p.LineDroppedBytes} bytes; service memory {(p.ServerMemoryGrowthBytes >= 0 ? "+" : "")}{p.ServerMemoryGrowthBytes >> 20} MiB ({p.ServerMemoryAtStart >> 20} -> {p.ServerMemoryAtEnd >> 20}); service CPU {(double.IsNaN(p.ServerCpuCores) ? "not measured (restarted)" : p.ServerCpuCores.ToString("0.00", CultureInfo.InvariantCulture) + " cores")}; serial byte to gRPC client {(p.Key == "clock" || p.SerialToClient.Count > 0 ? p.SerialToClient.ToString() : "none measured")}");
             foreach (string f in p.Facts)
             {
                 md.Append("; ").Append(f);
@@ -45,6 +46,30 @@ public static class Report
         {
             md.Append(CultureInfo.InvariantCulture, $"- `{Path.GetFileName(f.Path)}`: {f.RecordsComplete} records, {f.RecordedSamples} samples recorded, {f.GapSamples} filled as gaps, {f.WrongValues} wrong; notes: {string.Join("; ", f.Notes.Take(12))}{(f.Notes.Count > 12 ? $"; ... ({f.Notes.Count} in all)" : "")}{(f.Warnings.Count > 0 ? "; reader: " + string.Join("; ", f.Warnings) : "")}\n");
         }
+        return md.ToString();
+    }
+
+    /// <summary>
+    /// The station under the full load (board, recording, history, protocol, 100 subscribers, the patient view) without a
+    /// fault, and its memory over the whole run: docs/performance.md takes these.
+    /// </summary>
+    private static string FullLoad(E2eRun run)
+    {
+        PhaseResult? quiet = run.Phases.FirstOrDefault(p => p.Key == "baseline");
+        var md = new StringBuilder("\nUnder the full load");
+        if (quiet is not null)
+        {
+            md.Append(CultureInfo.InvariantCulture, $" without a fault ({(quiet.End - quiet.Start).TotalSeconds:0} s): serial byte to gRPC client {quiet.SerialToClient}; a frame's computation to the patient view's pixel p50 {quiet.BrowserDrawnP50:0} / p99 {quiet.BrowserDrawnP99:0} ms (frame to page p50 {quiet.BrowserArrivedP50:0} / p99 {quiet.BrowserArrivedP99:0} ms); service CPU {quiet.ServerCpuCores:0.00} cores");
+        }
+        PhaseResult[] sameProcess = run.Phases.TakeWhile(p => p.Key != "kill").ToArray();
+        if (sameProcess.Length > 0)
+        {
+            PhaseResult first = sameProcess[0], last = sameProcess[^1];
+            double cores = sameProcess.Where(p => !double.IsNaN(p.ServerCpuCores)).Sum(p => p.ServerCpuCores * (p.End - p.Start).TotalSeconds)
+                / sameProcess.Where(p => !double.IsNaN(p.ServerCpuCores)).Sum(p => (p.End - p.Start).TotalSeconds);
+            md.Append(CultureInfo.InvariantCulture, $". Service memory {first.ServerMemoryAtStart >> 20} MiB at the start of the faults, {last.ServerMemoryAtEnd >> 20} MiB after {(last.End - first.Start).TotalMinutes:0.0} minutes of them (before the kill); service CPU over those minutes {cores:0.00} cores");
+        }
+        md.Append(".\n");
         return md.ToString();
     }
 

@@ -53,6 +53,8 @@ public static class Rules
             case "baseline":
                 p.Check(p.Produced > 0 && p.Recorded == p.Produced, $"baseline: produced {p.Produced}, recorded {p.Recorded}");
                 p.Check(lostCounter == 0 && p.Delta(c => c.CrcErrors) == 0 && p.Delta(c => c.Reconnects) == 0, "baseline: a loss counter moved without a fault");
+                p.Check(p.SerialToClient.Count >= p.ExpectedFrames * (E2eRun.SubscriberCount / Subscribers.ReceiptEvery) * 9 / 10,
+                    $"baseline: the serial-byte-to-client latency was measured for {p.SerialToClient.Count} frames, fewer than nine in ten of those the sampled subscribers received");
                 break;
             case "garbage":
                 p.Check(p.Delta(c => c.CrcErrors) + p.Delta(c => c.DiscardedBytes) > 0, "garbage: the decoder saw no bad bytes");

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using EmgBiofeedback.Acquisition.Tests;
 using EmgBiofeedback.Protocol;
 
@@ -23,7 +24,10 @@ public sealed class SerialRelay : IAsyncDisposable
     private readonly FileStream _board;
     private readonly SocatPtyPair _pair;
     private readonly Random _random;
-    private readonly Queue<byte[]> _toLine = new();
+    private readonly Queue<(byte[] Bytes, long Latest)> _toLine = new();
+    // Stopwatch timestamp at which each sequence number's last byte was written to the line (0: never), from _first.
+    private readonly List<long> _writtenAt = [];
+    private long _lastWritten = -1;
     private int _queuedBytes;
     private bool _stopping;
     private readonly BoardStreamDecoder _decoder = new();
@@ -167,10 +171,12 @@ public sealed class SerialRelay : IAsyncDisposable
                     if (_queuedBytes + n > QueueBytes)
                     {
                         Interlocked.Add(ref _droppedBytes, n); // the line is not read: a serial line drops, it never holds the board back
+                        _toLine.Enqueue(([], Interlocked.Read(ref _latest))); // in order: these frames never reach the line
+                        Monitor.Pulse(_toLine);
                     }
                     else
                     {
-                        _toLine.Enqueue(buffer.AsSpan(0, n).ToArray());
+                        _toLine.Enqueue((buffer.AsSpan(0, n).ToArray(), Interlocked.Read(ref _latest)));
                         _queuedBytes += n;
                         Monitor.Pulse(_toLine);
                     }
@@ -198,6 +204,7 @@ public sealed class SerialRelay : IAsyncDisposable
         while (true)
         {
             byte[] chunk;
+            long latest;
             lock (_toLine)
             {
                 while (_toLine.Count == 0 && !_stopping)
@@ -208,7 +215,12 @@ public sealed class SerialRelay : IAsyncDisposable
                 {
                     return;
                 }
-                chunk = _toLine.Dequeue();
+                (chunk, latest) = _toLine.Dequeue();
+                if (chunk.Length == 0)
+                {
+                    MarkWritten(latest, 0);
+                    continue;
+                }
                 _queuedBytes -= chunk.Length;
             }
             FileStream? line;
@@ -219,6 +231,7 @@ public sealed class SerialRelay : IAsyncDisposable
             if (line is null)
             {
                 Interlocked.Add(ref _droppedBytes, chunk.Length); // unplugged: the bytes go nowhere
+                MarkWritten(latest, 0);
                 continue;
             }
             int o = 0;
@@ -235,11 +248,51 @@ public sealed class SerialRelay : IAsyncDisposable
             try
             {
                 line.Write(output, 0, o);
+                MarkWritten(latest, Stopwatch.GetTimestamp());
             }
             catch (Exception e) when (e is IOException or ObjectDisposedException)
             {
                 Interlocked.Add(ref _droppedBytes, chunk.Length); // unplugged while writing
+                MarkWritten(latest, 0);
             }
+        }
+    }
+
+    /// <summary>
+    /// When the last byte of the board's frame <paramref name="sequence"/> was written to the serial line (a
+    /// <see cref="Stopwatch"/> timestamp), or 0 if it never was (dropped on the line, or not sent yet): the start of the
+    /// serial-byte-to-client latency.
+    /// </summary>
+    public long LineWriteTimestamp(long sequence)
+    {
+        lock (_writtenAt)
+        {
+            long k = sequence - FirstSequence;
+            return k >= 0 && k < _writtenAt.Count ? _writtenAt[(int)k] : 0;
+        }
+    }
+
+    /// <summary>The frames up to <paramref name="latest"/> reached the line at <paramref name="timestamp"/> (0: they were dropped).</summary>
+    private void MarkWritten(long latest, long timestamp)
+    {
+        long first = FirstSequence;
+        if (first < 0 || latest < first)
+        {
+            return;
+        }
+        lock (_writtenAt)
+        {
+            // Sequences up to the chunk's newest complete frame are on the line now; those the line dropped stay 0.
+            long from = Math.Max(_lastWritten + 1, first);
+            while (_writtenAt.Count < latest - first + 1)
+            {
+                _writtenAt.Add(0);
+            }
+            for (long q = from; q <= latest; q++)
+            {
+                _writtenAt[(int)(q - first)] = timestamp;
+            }
+            _lastWritten = Math.Max(_lastWritten, latest);
         }
     }
 

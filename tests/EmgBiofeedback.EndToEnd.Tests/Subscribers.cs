@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using EmgBiofeedback.Contracts.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -32,6 +33,9 @@ public sealed class SubscriberCounts
     public double MaxLagMs;
 }
 
+/// <summary>When a sampled subscriber received a frame (<see cref="Stopwatch"/> timestamp), for the serial-byte-to-client latency.</summary>
+public readonly record struct Receipt(int Subscriber, int Phase, int Lifetime, long SampleIndex, long ReceivedTimestamp);
+
 /// <summary>One activation frame as the reference subscriber received it.</summary>
 public readonly record struct ReceivedFrame(int Lifetime, ulong Sequence, long SampleIndex, DateTimeOffset ComputedAt, DateTimeOffset ReceivedAt);
 
@@ -51,6 +55,7 @@ public sealed class Subscribers : IAsyncDisposable
     private readonly List<Task> _readers = [];
     private readonly SubscriberCounts[][] _counts;
     private readonly List<ReceivedFrame> _reference = [];
+    private readonly List<Receipt>[] _receipts;
     private GrpcChannel[] _channels = [];
     private readonly int[] _seenLifetime;
     private readonly ulong[] _lastSequence;
@@ -64,6 +69,25 @@ public sealed class Subscribers : IAsyncDisposable
         Count = count;
         _seenLifetime = new int[count];
         _lastSequence = new ulong[count];
+        _receipts = Enumerable.Range(0, count).Select(_ => new List<Receipt>()).ToArray();
+    }
+
+    /// <summary>Every tenth subscriber (0, 10, 20, ...) keeps when it received each frame: the latency sample.</summary>
+    public const int ReceiptEvery = 10;
+
+    /// <summary>The receipts of the sampled subscribers (<see cref="ReceiptEvery"/>); read after the run.</summary>
+    public IEnumerable<Receipt> Receipts()
+    {
+        for (int i = 0; i < Count; i += ReceiptEvery)
+        {
+            lock (_receipts[i])
+            {
+                foreach (Receipt r in _receipts[i].ToArray())
+                {
+                    yield return r;
+                }
+            }
+        }
     }
 
     public int Count { get; }
@@ -139,6 +163,14 @@ public sealed class Subscribers : IAsyncDisposable
                 while (await call.ResponseStream.MoveNext(stop))
                 {
                     ActivationFrame frame = call.ResponseStream.Current;
+                    long received = Stopwatch.GetTimestamp();
+                    if (index % ReceiptEvery == 0)
+                    {
+                        lock (_receipts[index])
+                        {
+                            _receipts[index].Add(new Receipt(index, _phases.Current, lifetime, frame.SampleIndex, received));
+                        }
+                    }
                     SubscriberCounts counts = _counts[index][_phases.Current];
                     double lag = (DateTimeOffset.UtcNow - frame.ComputedAt.ToDateTimeOffset()).TotalMilliseconds;
                     if (lag > counts.MaxLagMs)
