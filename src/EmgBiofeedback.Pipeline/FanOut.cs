@@ -7,14 +7,24 @@ namespace EmgBiofeedback.Pipeline;
 /// liblsl's consumer queue). The publisher never waits: when a subscriber's queue is full, its oldest item
 /// is dropped and counted for that subscriber alone, so a stalled client costs nobody else anything and
 /// memory stays bounded at subscribers x capacity items.
+/// Subscribers by the hundred can instead be sinks (<see cref="Attach"/>): one delivery loop hands each item to every
+/// sink in turn, without a queue and a wake-up per subscriber; a sink still busy with its previous item misses this
+/// one, counted for it alone as well.
 /// </summary>
 public sealed class FanOut<T>
 {
+    // Items the delivery loop may fall behind the publisher by (the loop's own queue; what it drops, every sink misses).
+    private const int SinkLoopQueue = 8;
+
     private readonly Lock _gate = new();
     private Subscription<T>[] _subscribers = [];
+    private SinkAttachment<T>[] _sinks = [];
+    private Channel<T>? _toSinks;
+    private long _sinkLoopDropped;
     private long _droppedByClosed;
 
-    public int SubscriberCount => Volatile.Read(ref _subscribers).Length;
+    /// <summary>Subscriptions and sinks.</summary>
+    public int SubscriberCount => Volatile.Read(ref _subscribers).Length + Volatile.Read(ref _sinks).Length;
 
     /// <summary>Items dropped for slow subscribers, present and past.</summary>
     public long Dropped
@@ -23,6 +33,10 @@ public sealed class FanOut<T>
         {
             long sum = Interlocked.Read(ref _droppedByClosed);
             foreach (Subscription<T> s in Volatile.Read(ref _subscribers))
+            {
+                sum += s.TotalMissed;
+            }
+            foreach (SinkAttachment<T> s in Volatile.Read(ref _sinks))
             {
                 sum += s.TotalMissed;
             }
@@ -44,12 +58,74 @@ public sealed class FanOut<T>
         return subscription;
     }
 
-    /// <summary>Offers the item to every subscriber; never blocks.</summary>
+    /// <summary>
+    /// Attaches a sink: from now on the delivery loop (one task for all sinks, started with the first) hands it every
+    /// <paramref name="keepEvery"/>-th item. Dispose the attachment to detach it; an item already being handed over may
+    /// still reach the sink.
+    /// </summary>
+    public SinkAttachment<T> Attach(IFanOutSink<T> sink, int keepEvery = 1)
+    {
+        ArgumentNullException.ThrowIfNull(sink);
+        ArgumentOutOfRangeException.ThrowIfLessThan(keepEvery, 1);
+        var attachment = new SinkAttachment<T>(this, sink, keepEvery);
+        lock (_gate)
+        {
+            if (_toSinks is null)
+            {
+                _toSinks = Channel.CreateBounded<T>(
+                    new BoundedChannelOptions(SinkLoopQueue) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
+                    _ => Interlocked.Increment(ref _sinkLoopDropped));
+                ChannelReader<T> reader = _toSinks.Reader;
+                _ = Task.Run(() => DeliverToSinksAsync(reader));
+            }
+            _sinks = [.. _sinks, attachment];
+        }
+        return attachment;
+    }
+
+    /// <summary>Offers the item to every subscriber and queues it for the sinks' delivery loop; never blocks.</summary>
     public void Publish(T item)
     {
         foreach (Subscription<T> subscriber in Volatile.Read(ref _subscribers))
         {
             subscriber.Offer(item);
+        }
+        if (Volatile.Read(ref _sinks).Length > 0)
+        {
+            _toSinks!.Writer.TryWrite(item);
+        }
+    }
+
+    private async Task DeliverToSinksAsync(ChannelReader<T> reader)
+    {
+        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            while (reader.TryRead(out T? item))
+            {
+                long lag = Interlocked.Exchange(ref _sinkLoopDropped, 0);
+                foreach (SinkAttachment<T> sink in Volatile.Read(ref _sinks))
+                {
+                    if (lag > 0)
+                    {
+                        sink.Skip(lag);
+                    }
+                    sink.Offer(item);
+                }
+            }
+        }
+    }
+
+    internal void Detach(SinkAttachment<T> attachment)
+    {
+        lock (_gate)
+        {
+            int i = Array.IndexOf(_sinks, attachment);
+            if (i < 0)
+            {
+                return;
+            }
+            _sinks = [.. _sinks.AsSpan(0, i), .. _sinks.AsSpan(i + 1)];
+            Interlocked.Add(ref _droppedByClosed, attachment.TotalMissed);
         }
     }
 
@@ -108,4 +184,81 @@ public sealed class Subscription<T> : IDisposable
         _owner.Remove(this);
         _queue.Writer.TryComplete();
     }
+}
+
+/// <summary>
+/// A subscriber the fan-out's delivery loop writes to directly (<see cref="FanOut{T}.Attach"/>), such as a network
+/// stream whose writes usually complete at once.
+/// </summary>
+public interface IFanOutSink<in T>
+{
+    /// <summary>
+    /// Hands the sink <paramref name="item"/>, with the number of items it missed since its previous one (to report
+    /// them). Called from the delivery loop, one item at a time; must not block and should not throw. Returns false
+    /// when the sink is still busy with an earlier item: this item is then missed, and counted for this sink.
+    /// </summary>
+    bool TryDeliver(T item, long missedBefore);
+}
+
+/// <summary>One sink attached to a <see cref="FanOut{T}"/>: its rate and what it missed. Dispose to detach it.</summary>
+public sealed class SinkAttachment<T> : IDisposable
+{
+    private readonly FanOut<T> _owner;
+    private readonly IFanOutSink<T> _sink;
+    private readonly int _keepEvery;
+    private long _offered; // the delivery loop's alone
+    private long _missedSinceDelivered;
+    private long _totalMissed;
+
+    internal SinkAttachment(FanOut<T> owner, IFanOutSink<T> sink, int keepEvery)
+    {
+        _owner = owner;
+        _sink = sink;
+        _keepEvery = keepEvery;
+    }
+
+    public long TotalMissed => Interlocked.Read(ref _totalMissed);
+
+    internal void Offer(T item)
+    {
+        if (_offered++ % _keepEvery != 0)
+        {
+            return;
+        }
+        long missed = Interlocked.Read(ref _missedSinceDelivered);
+        bool delivered;
+        try
+        {
+            delivered = _sink.TryDeliver(item, missed);
+        }
+        catch (Exception)
+        {
+            delivered = false; // a faulty sink loses its own items, counted; the others are not held up
+        }
+        if (delivered)
+        {
+            Interlocked.Add(ref _missedSinceDelivered, -missed);
+        }
+        else
+        {
+            Missed(1);
+        }
+    }
+
+    /// <summary>The delivery loop fell behind and dropped <paramref name="count"/> items: those this sink would have had are missed.</summary>
+    internal void Skip(long count)
+    {
+        // The items i in [offered, offered + count) with i % keepEvery == 0.
+        long before = (_offered + _keepEvery - 1) / _keepEvery;
+        _offered += count;
+        Missed((_offered + _keepEvery - 1) / _keepEvery - before);
+    }
+
+    private void Missed(long n)
+    {
+        Interlocked.Add(ref _missedSinceDelivered, n);
+        Interlocked.Add(ref _totalMissed, n);
+    }
+
+    public void Dispose() => _owner.Detach(this);
 }

@@ -29,6 +29,14 @@ public sealed class LiveOptions
     /// (docs/performance.md, gRPC fan-out).
     /// </summary>
     public bool SharedEncoding { get; set; } = true;
+
+    /// <summary>
+    /// With the shared encoding, write every StreamActivation stream from one loop per frame (the activation fan-out's
+    /// delivery loop) straight into the stream's response body (true, the default); false gives each stream a queue and
+    /// a task of its own that writes through grpc-dotnet. The wire is the same either way (docs/performance.md, gRPC
+    /// fan-out).
+    /// </summary>
+    public bool WriteLoop { get; set; } = true;
 }
 
 [OptionsValidator]

@@ -13,7 +13,8 @@ namespace EmgBiofeedback.Server;
 /// emg.v1.Live: thin over the live pipeline. Each stream reads its own bounded subscription, so a slow
 /// client only loses its own frames (and is told how many in missed_before); the call's cancellation
 /// ends the stream and releases the subscription. Activation frames are written from their shared
-/// encoding (<see cref="LiveBinding"/>), each write's latency recorded (<see cref="DeliveryLatency"/>).
+/// encoding (<see cref="LiveBinding"/>), each write's latency recorded (<see cref="DeliveryLatency"/>);
+/// StreamActivation's streams are written by the fan-out's delivery loop (<see cref="ActivationStreamSink"/>).
 /// </summary>
 [Authorize(Policy = ApiRoles.ViewPolicy)]
 internal sealed class LiveService(
@@ -32,8 +33,27 @@ internal sealed class LiveService(
     {
         int[]? channels = request.Channels.Count == 0 ? null : CheckedChannels(request.Channels, "channels");
         int keepEvery = KeepEvery(request.RateHz);
-        using Subscription<ActivationFrame> subscription = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
         CancellationToken cancellationToken = context.CancellationToken;
+        if (liveOptions.Value is { SharedEncoding: true, WriteLoop: true })
+        {
+            // The fan-out's delivery loop writes this stream (ActivationStreamSink); the call waits for its end.
+            await context.WriteResponseHeadersAsync([]);
+            var sink = new ActivationStreamSink(context.GetHttpContext().Response.BodyWriter, channels, latency);
+            using (pipeline.Activation.Attach(sink, keepEvery))
+            {
+                try
+                {
+                    await sink.Ended.WaitAsync(cancellationToken);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // The client went away or the server is stopping: the stream simply ends.
+                }
+            }
+            await sink.CloseAsync();
+            return;
+        }
+        using Subscription<ActivationFrame> subscription = pipeline.Activation.Subscribe(liveOptions.Value.SubscriberQueueFrames, keepEvery);
         var message = new SubscriberFrame(channels, liveOptions.Value.SharedEncoding);
         try
         {

@@ -11,17 +11,19 @@ using Grpc.Net.Client;
 // clock) to the client's receipt (same machine, same clock); plus the service's own figures from GetStatus
 // (envelope computed -> handed to the stream, and arrival of the frame's last sample -> handed to the stream,
 // both over the last 10-20 s), its CPU and its memory. Each row runs against a fresh service process, once per
-// encoding: "per-subscriber" (Live:SharedEncoding=false, the frame serialised for each subscriber) and "shared"
-// (encoded once per tick), one after the other for each count, so both see the same machine. Usage:
-//   dotnet run -c Release --project tests/EmgBiofeedback.Server.LoadTest -- [seconds=20] [counts=1,10,100,1000] [encodings=per-subscriber,shared]
+// encoding: "per-subscriber" (Live:SharedEncoding=false, the frame serialised for each subscriber), "shared"
+// (encoded once per tick, each stream with its queue and its task; Live:WriteLoop=false) and "write-loop" (encoded once
+// per tick, every stream written from one loop per frame; the default), one after the other for each count, so all see
+// the same machine. Usage:
+//   dotnet run -c Release --project tests/EmgBiofeedback.Server.LoadTest -- [seconds=20] [counts=1,10,100,1000] [encodings=per-subscriber,shared,write-loop]
 int seconds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 20;
 int[] counts = args.Length > 1 ? args[1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [1, 10, 100, 1000];
-string[] encodings = args.Length > 2 ? args[2].Split(',') : ["per-subscriber", "shared"];
+string[] encodings = args.Length > 2 ? args[2].Split(',') : ["per-subscriber", "shared", "write-loop"];
 foreach (string encoding in encodings)
 {
-    if (encoding is not ("per-subscriber" or "shared"))
+    if (encoding is not ("per-subscriber" or "shared" or "write-loop"))
     {
-        Console.Error.WriteLine($"encodings: '{encoding}' is neither per-subscriber nor shared.");
+        Console.Error.WriteLine($"encodings: '{encoding}' is none of per-subscriber, shared, write-loop.");
         return 2;
     }
 }
@@ -33,7 +35,7 @@ foreach (int n in counts)
 {
     foreach (string encoding in encodings)
     {
-        using Process server = StartServer(encoding == "shared", out string address);
+        using Process server = StartServer(encoding != "per-subscriber", encoding == "write-loop", out string address);
         try
         {
             Console.WriteLine($"| {encoding} {await Run(address, server, n, TimeSpan.FromSeconds(seconds))}");
@@ -138,11 +140,11 @@ static TimeSpan Cpu(Process p)
     return p.TotalProcessorTime;
 }
 
-static Process StartServer(bool sharedEncoding, out string address)
+static Process StartServer(bool sharedEncoding, bool writeLoop, out string address)
 {
     address = $"http://127.0.0.1:{FreePorts.Next()}";
     var start = new ProcessStartInfo("dotnet") { WorkingDirectory = AppContext.BaseDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-    foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "EmgBiofeedback.Server.dll"), $"--Api:GrpcUrl={address}", $"--Api:BrowserUrl=http://127.0.0.1:{FreePorts.Next()}", "--Acquisition:StatusInterval=00:01:00", $"--Live:SharedEncoding={sharedEncoding}"])
+    foreach (string a in (string[])[Path.Combine(AppContext.BaseDirectory, "EmgBiofeedback.Server.dll"), $"--Api:GrpcUrl={address}", $"--Api:BrowserUrl=http://127.0.0.1:{FreePorts.Next()}", "--Acquisition:StatusInterval=00:01:00", $"--Live:SharedEncoding={sharedEncoding}", $"--Live:WriteLoop={writeLoop}"])
     {
         start.ArgumentList.Add(a);
     }

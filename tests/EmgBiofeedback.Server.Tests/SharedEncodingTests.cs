@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
+using System.IO.Pipelines;
+using Microsoft.Extensions.DependencyInjection;
 using System.Reflection;
 using EmgBiofeedback.Acquisition;
 using EmgBiofeedback.Dsp;
@@ -92,6 +95,71 @@ public class SharedEncodingTests
             expected.MissedBefore = (uint)missed;
             Assert.Equal(expected.ToByteArray(), Serialize(context, LiveBinding.StreamActivation.ResponseMarshaller, Filled(new SubscriberFrame(null, true), empty, missed)));
         }
+    }
+
+    [Theory]
+    [MemberData(nameof(Subscribers))]
+    public void A_stream_written_by_the_delivery_loop_carries_the_gRPC_message_grpc_dotnet_writes(int[]? channels, long missed)
+    {
+        using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var latency = new DeliveryLatency(services.GetRequiredService<IMeterFactory>(), TimeProvider.System);
+        var pipe = new Pipe();
+        var sink = new ActivationStreamSink(pipe.Writer, channels, latency);
+        var context = new BufferContext();
+        var expected = new List<byte>();
+        for (int seed = 0; seed < 20; seed++)
+        {
+            ActivationFrame frame = Frame(seed);
+            long reported = seed == 0 ? missed : seed % 3;
+            Assert.True(sink.TryDeliver(frame, reported));
+            // grpc-dotnet's framing of the message the per-subscriber path serialises: flag 0, length big-endian, payload.
+            byte[] payload = Serialize(context, LiveBinding.StreamActivation.ResponseMarshaller, Filled(new SubscriberFrame(channels, sharedEncoding: false), frame, reported));
+            expected.Add(0);
+            expected.AddRange(BitConverter.GetBytes((uint)payload.Length).Reverse());
+            expected.AddRange(payload);
+        }
+        Assert.True(pipe.Reader.TryRead(out ReadResult read));
+        Assert.Equal(expected.ToArray(), read.Buffer.ToArray());
+        Assert.Equal(20, latency.ComputedToStream.Summarise().Count);
+    }
+
+    [Fact]
+    public async Task A_stream_that_is_not_read_makes_its_sink_busy_until_it_is_and_closing_cancels_the_waiting_flush()
+    {
+        using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var latency = new DeliveryLatency(services.GetRequiredService<IMeterFactory>(), TimeProvider.System);
+        // Kestrel's stream output in small: the second frame's flush waits for the reader.
+        var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32, useSynchronizationContext: false));
+        var sink = new ActivationStreamSink(pipe.Writer, null, latency);
+
+        Assert.True(sink.TryDeliver(Frame(1), 0)); // 100-odd bytes: over the threshold, the flush waits
+        Assert.False(sink.TryDeliver(Frame(2), 0)); // busy: missed, the fan-out counts it
+        ReadResult read = await pipe.Reader.ReadAsync();
+        pipe.Reader.AdvanceTo(read.Buffer.End);
+        await Eventually.TrueAsync(() => sink.TryDeliver(Frame(3), 1), TimeSpan.FromSeconds(5), "the sink free again once its stream was read");
+        Assert.False(sink.Ended.IsCompleted);
+
+        // A flush still waiting when the call ends is cancelled: closing returns, and nothing more is written.
+        Task close = sink.CloseAsync();
+        await close.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(sink.TryDeliver(Frame(4), 0)); // closed: accepted and dropped, never written
+        read = await pipe.Reader.ReadAsync();
+        V1.ActivationFrame last = V1.ActivationFrame.Parser.ParseFrom(read.Buffer.Slice(5).ToArray());
+        Assert.Equal(1u, last.MissedBefore);
+        Assert.Equal(Frame(3).Sequence, last.Sequence);
+    }
+
+    [Fact]
+    public void A_stream_whose_reader_is_gone_ends_its_call()
+    {
+        using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var latency = new DeliveryLatency(services.GetRequiredService<IMeterFactory>(), TimeProvider.System);
+        var pipe = new Pipe();
+        var sink = new ActivationStreamSink(pipe.Writer, null, latency);
+        pipe.Reader.Complete(); // the client reset the stream
+        Assert.True(sink.TryDeliver(Frame(1), 0));
+        Assert.True(sink.Ended.IsCompleted);
+        Assert.Equal(0, latency.ComputedToStream.Summarise().Count);
     }
 
     [Fact]
