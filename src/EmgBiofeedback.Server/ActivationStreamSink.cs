@@ -9,16 +9,19 @@ namespace EmgBiofeedback.Server;
 /// cref="FanOut{T}.Attach"/>; Live:WriteLoop): each frame goes in as one gRPC message (the 5-byte length prefix, then
 /// the frame's shared encoding with this subscriber's missed_before and channel selection, <see
 /// cref="ActivationFrameEncoding"/>) and is flushed at once. A flush that completes at once (the usual case: Kestrel
-/// buffers the stream's output) costs no task and no wake-up; one that waits (the client reads slowly: HTTP/2 flow
-/// control) makes the sink busy, and the frames offered meanwhile are missed, counted and reported in the next
-/// frame's missed_before, as a full queue does on the other path. The bytes on the wire are those grpc-dotnet writes
+/// buffers the stream's output) costs no task and no wake-up; while one waits (a burst of frames, a client that reads
+/// slowly: HTTP/2 flow control), the frames offered meanwhile wait in a backlog of Live:SubscriberQueueFrames and go
+/// out when it completes; beyond that they are missed, counted and reported in the next frame's missed_before, as a
+/// full queue does on the other path. The bytes on the wire are those grpc-dotnet writes
 /// for the same message (tested); grpc-dotnet still writes the call's headers and trailers.
 /// </summary>
-internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, DeliveryLatency latency) : IFanOutSink<ActivationFrame>
+internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, DeliveryLatency latency, int backlogFrames = 8) : IFanOutSink<ActivationFrame>
 {
     private const int MessagePrefix = 5; // compressed flag (0), then the message length, big-endian
 
     private readonly Lock _gate = new();
+    // Frames that came while a flush was waiting (a burst after a stall, a slow reader): written when it completes.
+    private readonly Queue<(ActivationFrame Frame, long Missed)> _backlog = new(backlogFrames);
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _pending;
     private bool _closed;
@@ -34,30 +37,54 @@ internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, Del
             {
                 return true; // the call is over: nothing more is owed to this stream
             }
+            if (_pending is { IsCompleted: false } || _backlog.Count > 0)
+            {
+                if (_backlog.Count >= backlogFrames)
+                {
+                    return false; // the backlog is full: this frame is missed (counted, and told in missed_before)
+                }
+                _backlog.Enqueue((frame, missedBefore));
+                return true;
+            }
+            Send(frame, missedBefore);
+            return true;
+        }
+    }
+
+    /// <summary>Writes and flushes one frame (under the gate); a flush that waits continues in <see cref="FlushLaterAsync"/>.</summary>
+    private void Send(ActivationFrame frame, long missedBefore)
+    {
+        try
+        {
+            Write(frame, (uint)Math.Min(missedBefore, uint.MaxValue));
+            ValueTask<FlushResult> flush = body.FlushAsync();
+            if (flush.IsCompletedSuccessfully)
+            {
+                Flushed(flush.Result, frame);
+            }
+            else
+            {
+                _pending = FlushLaterAsync(flush, frame);
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The response is over (the client reset the stream, the server is stopping).
+            _closed = true;
+            _ended.TrySetResult();
+        }
+    }
+
+    /// <summary>After a waiting flush: the backlog's frames, while their flushes complete at once (under the gate).</summary>
+    private void SendBacklog()
+    {
+        while (!_closed && _backlog.TryDequeue(out (ActivationFrame Frame, long Missed) next))
+        {
+            Send(next.Frame, next.Missed);
             if (_pending is { IsCompleted: false })
             {
-                return false;
+                return;
             }
-            try
-            {
-                Write(frame, (uint)Math.Min(missedBefore, uint.MaxValue));
-                ValueTask<FlushResult> flush = body.FlushAsync();
-                if (flush.IsCompletedSuccessfully)
-                {
-                    Flushed(flush.Result, frame);
-                }
-                else
-                {
-                    _pending = FlushLaterAsync(flush, frame);
-                }
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
-            {
-                // The response is over (the client reset the stream, the server is stopping).
-                _closed = true;
-                _ended.TrySetResult();
-            }
-            return true;
         }
     }
 
@@ -71,6 +98,7 @@ internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, Del
         lock (_gate)
         {
             _closed = true;
+            _backlog.Clear();
             pending = _pending;
         }
         if (pending is { IsCompleted: false })
@@ -96,6 +124,7 @@ internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, Del
         if (result.IsCompleted || result.IsCanceled)
         {
             _closed = true;
+            _backlog.Clear();
             _ended.TrySetResult();
             return;
         }
@@ -109,7 +138,9 @@ internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, Del
             FlushResult result = await flush.ConfigureAwait(false);
             lock (_gate)
             {
+                _pending = null;
                 Flushed(result, frame);
+                SendBacklog();
             }
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
@@ -117,6 +148,7 @@ internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, Del
             lock (_gate)
             {
                 _closed = true;
+                _backlog.Clear();
                 _ended.TrySetResult();
             }
         }

@@ -38,7 +38,7 @@ internal sealed class LiveService(
         {
             // The fan-out's delivery loop writes this stream (ActivationStreamSink); the call waits for its end.
             await context.WriteResponseHeadersAsync([]);
-            var sink = new ActivationStreamSink(context.GetHttpContext().Response.BodyWriter, channels, latency);
+            var sink = new ActivationStreamSink(context.GetHttpContext().Response.BodyWriter, channels, latency, liveOptions.Value.SubscriberQueueFrames);
             using (pipeline.Activation.Attach(sink, keepEvery))
             {
                 try

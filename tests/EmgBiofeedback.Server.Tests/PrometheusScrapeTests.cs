@@ -68,9 +68,18 @@ public sealed class ScrapedStation : IAsyncLifetime
         }
 
         using var http = new HttpClient();
-        Before = await live.GetStatusAsync(new GetStatusRequest());
-        Scrape = new PrometheusText(await http.GetStringAsync(Server.BrowserAddress + "/metrics"));
-        After = await live.GetStatusAsync(new GetStatusRequest());
+        // The history server scrapes /metrics too (every second): a request that arrives while its collection runs is
+        // answered with that collection, taken just before our first GetStatus. Then the three are taken again.
+        for (int attempt = 0; attempt < 5; attempt++)
+        {
+            Before = await live.GetStatusAsync(new GetStatusRequest());
+            Scrape = new PrometheusText(await http.GetStringAsync(Server.BrowserAddress + "/metrics"));
+            After = await live.GetStatusAsync(new GetStatusRequest());
+            if (Scrape.Value("emg_acquisition_frames_total") >= Before.Counters.SampleFrames)
+            {
+                break;
+            }
+        }
         using var openMetrics = new HttpRequestMessage(HttpMethod.Get, Server.BrowserAddress + "/metrics");
         openMetrics.Headers.Accept.ParseAdd("application/openmetrics-text; version=1.0.0");
         using HttpResponseMessage response = await http.SendAsync(openMetrics);

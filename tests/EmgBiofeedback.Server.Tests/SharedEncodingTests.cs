@@ -124,29 +124,34 @@ public class SharedEncodingTests
     }
 
     [Fact]
-    public async Task A_stream_that_is_not_read_makes_its_sink_busy_until_it_is_and_closing_cancels_the_waiting_flush()
+    public async Task A_stream_that_is_not_read_keeps_a_backlog_then_misses_and_closing_cancels_the_waiting_flush()
     {
         using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var latency = new DeliveryLatency(services.GetRequiredService<IMeterFactory>(), TimeProvider.System);
-        // Kestrel's stream output in small: the second frame's flush waits for the reader.
+        // Kestrel's stream output in small: every frame's flush waits for the reader.
         var pipe = new Pipe(new PipeOptions(pauseWriterThreshold: 64, resumeWriterThreshold: 32, useSynchronizationContext: false));
-        var sink = new ActivationStreamSink(pipe.Writer, null, latency);
+        var sink = new ActivationStreamSink(pipe.Writer, null, latency, backlogFrames: 1);
 
         Assert.True(sink.TryDeliver(Frame(1), 0)); // 100-odd bytes: over the threshold, the flush waits
-        Assert.False(sink.TryDeliver(Frame(2), 0)); // busy: missed, the fan-out counts it
+        Assert.True(sink.TryDeliver(Frame(2), 0)); // waits in the backlog
+        Assert.False(sink.TryDeliver(Frame(3), 0)); // the backlog is full: missed, the fan-out counts it
         ReadResult read = await pipe.Reader.ReadAsync();
+        Assert.Equal(Frame(1).Sequence, V1.ActivationFrame.Parser.ParseFrom(read.Buffer.Slice(5).ToArray()).Sequence);
         pipe.Reader.AdvanceTo(read.Buffer.End);
-        await Eventually.TrueAsync(() => sink.TryDeliver(Frame(3), 1), TimeSpan.FromSeconds(5), "the sink free again once its stream was read");
+        // Frame 1's flush completes: the backlog's frame 2 goes out by itself.
+        read = await pipe.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(Frame(2).Sequence, V1.ActivationFrame.Parser.ParseFrom(read.Buffer.Slice(5).ToArray()).Sequence);
+        pipe.Reader.AdvanceTo(read.Buffer.End);
+        await Eventually.TrueAsync(() => sink.TryDeliver(Frame(4), 1), TimeSpan.FromSeconds(5), "the sink taking frames again");
         Assert.False(sink.Ended.IsCompleted);
 
         // A flush still waiting when the call ends is cancelled: closing returns, and nothing more is written.
-        Task close = sink.CloseAsync();
-        await close.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.True(sink.TryDeliver(Frame(4), 0)); // closed: accepted and dropped, never written
+        await sink.CloseAsync().WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.True(sink.TryDeliver(Frame(5), 0)); // closed: accepted and dropped, never written
         read = await pipe.Reader.ReadAsync();
         V1.ActivationFrame last = V1.ActivationFrame.Parser.ParseFrom(read.Buffer.Slice(5).ToArray());
         Assert.Equal(1u, last.MissedBefore);
-        Assert.Equal(Frame(3).Sequence, last.Sequence);
+        Assert.Equal(Frame(4).Sequence, last.Sequence);
     }
 
     [Fact]
