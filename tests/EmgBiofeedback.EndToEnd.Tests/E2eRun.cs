@@ -23,6 +23,7 @@ public sealed class E2eRun : IAsyncLifetime
     private readonly List<string> _log = [];
     private readonly List<Event> _events = [];
     private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly HarnessPauses _pauses = new();
     private Station _station = null!;
     private Subscribers _subscribers = null!;
     private BrowserProbe _browser = null!;
@@ -124,6 +125,13 @@ public sealed class E2eRun : IAsyncLifetime
 
     private async Task RunAsync()
     {
+        // The test host keeps two thread-pool workers blocked for the whole run (xunit's assembly runner waits on a handle,
+        // the VSTest socket client polls), and on a 2-core machine two is the pool's minimum: whenever the pool had
+        // retired its idle extra workers (after about 20 s), the subscribers' continuations queued until the pool's
+        // starvation check added a thread, up to twice a second, and every client saw a stall of up to 1 s that was not
+        // the station's (measured: HarnessPauses' thread-pool delays matched every stall of serial-to-client).
+        ThreadPool.GetMinThreads(out int workers, out int completionPorts);
+        ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount + 16), completionPorts);
         Log($"mode: {(Long ? $"long ({Minutes} min, scale {Scale:F1})" : "short")}");
         long tmpfs = Long ? 512L << 20 : 128L << 20;
         _station = await Station.StartAsync(tmpfs);
@@ -350,6 +358,10 @@ public sealed class E2eRun : IAsyncLifetime
         var wall = Stopwatch.StartNew();
         long lineDropped = _station.Relay.DroppedBytes;
         Log($"phase {key}: {name}");
+        long phaseStart = Stopwatch.GetTimestamp();
+        TimeSpan harnessGc = GC.GetTotalPauseDuration();
+        using var endOfPhase = new CancellationTokenSource();
+        Task serviceLatency = WatchServiceLatencyAsync(phase, endOfPhase.Token);
         try
         {
             await fault(phase);
@@ -372,6 +384,13 @@ public sealed class E2eRun : IAsyncLifetime
             await StartSessionAsync(calibrate: false);
             phase.Before = null;
         }
+        await endOfPhase.CancelAsync();
+        await serviceLatency;
+        phase.HarnessMaxPauseMs = _pauses.MaxBetween(phaseStart, Stopwatch.GetTimestamp());
+        phase.HarnessPauses = _pauses.CountBetween(phaseStart, Stopwatch.GetTimestamp());
+        phase.HarnessGcPauseMs = (GC.GetTotalPauseDuration() - harnessGc).TotalMilliseconds;
+        phase.HarnessMaxPoolDelayMs = _pauses.MaxPoolDelayBetween(phaseStart, Stopwatch.GetTimestamp());
+        phase.HarnessPoolDelays = _pauses.PoolDelaysBetween(phaseStart, Stopwatch.GetTimestamp());
         phase.After = await _station.Live.GetStatusAsync(new GetStatusRequest());
         phase.ServerMemoryAtEnd = _station.Server.ResidentBytes();
         phase.ServerMemoryGrowthBytes = phase.ServerMemoryAtEnd - memory;
@@ -383,6 +402,40 @@ public sealed class E2eRun : IAsyncLifetime
         phase.EndSequence = _station.Relay.LatestSequence + 1;
         phase.End = DateTimeOffset.UtcNow;
         Log($"phase {key} done: board sequences [{phase.FirstSequence}, {phase.EndSequence})");
+    }
+
+    /// <summary>
+    /// The service's own latency through the phase, from the wire in to the wire out (GetStatus' arrival_to_stream, a
+    /// window of the last 10 to 20 s, read every 5 s): the largest p99 and max seen. Beside the harness's serial-to-client
+    /// figures it tells the service's delay from the harness's own (<see cref="HarnessPauses"/>).
+    /// </summary>
+    private async Task WatchServiceLatencyAsync(PhaseResult phase, CancellationToken end)
+    {
+        while (true)
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(5), end);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            try
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                Status status = await _station.Live.GetStatusAsync(new GetStatusRequest(), cancellationToken: timeout.Token);
+                if (status.ArrivalToStream is { Count: > 0 } window)
+                {
+                    phase.ServiceArrivalToStreamP99Ms = Math.Max(phase.ServiceArrivalToStreamP99Ms, window.P99Ms);
+                    phase.ServiceArrivalToStreamMaxMs = Math.Max(phase.ServiceArrivalToStreamMaxMs, window.MaxMs);
+                }
+            }
+            catch (RpcException)
+            {
+                // The service is down (the kill fault) or busy: that window is not read.
+            }
+        }
     }
 
     /// <summary>A session on the extended montage (8 muscles), a marker to tie its recording to the acquisition's sample
@@ -627,6 +680,7 @@ public sealed class E2eRun : IAsyncLifetime
                 Log($"cleanup of {part.GetType().Name} failed: {e.Message}");
             }
         }
+        _pauses.Dispose();
     }
 }
 

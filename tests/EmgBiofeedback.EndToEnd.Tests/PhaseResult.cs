@@ -95,6 +95,23 @@ public sealed class PhaseResult(string key, string name, string injected)
     /// <summary>From the serial line write of a frame's last sample to its receipt by a gRPC subscriber (every tenth), ms.</summary>
     public LatencyFigures SerialToClient { get; set; } = LatencyFigures.None;
 
+    /// <summary>The service's own arrival-to-stream latency over the phase (GetStatus every 5 s): the largest window p99
+    /// and max, ms (0: nothing read).</summary>
+    public double ServiceArrivalToStreamP99Ms { get; set; }
+    public double ServiceArrivalToStreamMaxMs { get; set; }
+
+    /// <summary>The harness process's own stalls over the phase: the longest (ms), how many over 50 ms, and its garbage
+    /// collections' pause time (ms). The subscribers and the serial relay run in it: a stall of it delays what they
+    /// measure.</summary>
+    public double HarnessMaxPauseMs { get; set; }
+    public int HarnessPauses { get; set; }
+    public double HarnessGcPauseMs { get; set; }
+
+    /// <summary>The harness's thread pool over the phase: how many times a work item waited over 50 ms to run, and the
+    /// longest wait (ms). Its subscribers' reads continue there.</summary>
+    public int HarnessPoolDelays { get; set; }
+    public double HarnessMaxPoolDelayMs { get; set; }
+
     /// <summary>Bytes of the board's stream the harness's line dropped (device gone, nobody reading).</summary>
     public long LineDroppedBytes { get; set; }
 
