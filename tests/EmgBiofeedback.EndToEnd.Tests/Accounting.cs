@@ -61,7 +61,7 @@ public static class Accounting
         foreach (Receipt r in run.Subscribers.Receipts())
         {
             // Counted in the phase whose board sequences hold the frame's last sample (not the set-up before the first).
-            if (r.Phase < serialToClient.Length && delta.TryGetValue(r.Lifetime, out long d)
+            if (r.Phase >= 0 && r.Phase < serialToClient.Length && delta.TryGetValue(r.Lifetime, out long d)
                 && r.SampleIndex + d >= run.Phases[r.Phase].FirstSequence && r.SampleIndex + d < run.Phases[r.Phase].EndSequence
                 && station.Relay.LineWriteTimestamp(r.SampleIndex + d) is var written and > 0)
             {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
 using EmgBiofeedback.Contracts.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -36,7 +37,15 @@ public sealed class E2eRun : IAsyncLifetime
         Minutes = double.TryParse(Environment.GetEnvironmentVariable("EMG_E2E_MINUTES"), NumberStyles.Float, CultureInfo.InvariantCulture, out double m) ? m : 0;
         // Short mode's faults take about 250 s, of which about 210 s scale; the long mode stretches them to fill the minutes asked for.
         Scale = Minutes > 0 ? Math.Max(1, Minutes * 60 / 210) : 1;
+        SoakMinutes = double.TryParse(Environment.GetEnvironmentVariable("EMG_E2E_SOAK_MINUTES"), NumberStyles.Float, CultureInfo.InvariantCulture, out double soak) ? soak : 0;
     }
+
+    /// <summary>Soak mode (EMG_E2E_SOAK_MINUTES, tests/e2e.sh --soak): the full load without a fault for that long, the
+    /// service's memory read every 30 s; no fault runs.</summary>
+    public double SoakMinutes { get; }
+
+    /// <summary>The service's resident memory through the soak: (seconds since its start, bytes).</summary>
+    public List<(double Seconds, long Bytes)> SoakMemory { get; } = [];
 
     public double Minutes { get; }
     public double Scale { get; }
@@ -142,11 +151,17 @@ public sealed class E2eRun : IAsyncLifetime
         _browser = await BrowserProbe.StartAsync(_station.BrowserUrl + "/");
         Log("patient view open in headless chromium");
         await StartSessionAsync(calibrate: true);
-        await _subscribers.AllReceivingAsync(0, TimeSpan.FromSeconds(60));
+        await _subscribers.AllReceivingAsync(-1, TimeSpan.FromSeconds(60)); // before the first phase
         Log("100 subscribers receiving");
 
         await RunPhaseAsync("baseline", "No fault", "nothing (the reference)", async p =>
         {
+            if (SoakMinutes > 0)
+            {
+                await SoakAsync(TimeSpan.FromMinutes(SoakMinutes));
+                p.Injected = $"nothing for {SoakMinutes:0.#} minutes (the soak)";
+                return;
+            }
             await Task.Delay(S(10));
             p.Injected = $"nothing for {S(10).TotalSeconds:0} s";
         });
@@ -341,8 +356,9 @@ public sealed class E2eRun : IAsyncLifetime
 
     private async Task RunPhaseAsync(string key, string name, string injected, Func<PhaseResult, Task> fault)
     {
-        // EMG_E2E_ONLY=kill,clock runs only those faults (to look at one closely); the suite runs them all.
-        if (Environment.GetEnvironmentVariable("EMG_E2E_ONLY") is { Length: > 0 } only && !only.Split(',').Contains(key))
+        // EMG_E2E_ONLY=kill,clock runs only those faults (to look at one closely); the suite runs them all. A soak runs none.
+        if ((Environment.GetEnvironmentVariable("EMG_E2E_ONLY") is { Length: > 0 } only && !only.Split(',').Contains(key))
+            || (SoakMinutes > 0 && key != "baseline"))
         {
             return;
         }
@@ -402,6 +418,25 @@ public sealed class E2eRun : IAsyncLifetime
         phase.EndSequence = _station.Relay.LatestSequence + 1;
         phase.End = DateTimeOffset.UtcNow;
         Log($"phase {key} done: board sequences [{phase.FirstSequence}, {phase.EndSequence})");
+    }
+
+    /// <summary>The soak: the full load, no fault, the service's memory read every 30 s (memory.csv beside the table).</summary>
+    private async Task SoakAsync(TimeSpan length)
+    {
+        var clock = Stopwatch.StartNew();
+        var csv = new StringBuilder("seconds,rss_bytes\n");
+        while (true)
+        {
+            long rss = _station.Server.ResidentBytes();
+            SoakMemory.Add((clock.Elapsed.TotalSeconds, rss));
+            csv.Append(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds:0},{rss}\n");
+            await File.WriteAllTextAsync(Path.Combine(ReportFolder, "memory.csv"), csv.ToString());
+            if (clock.Elapsed >= length)
+            {
+                return;
+            }
+            await Task.Delay(TimeSpan.FromSeconds(30) < length - clock.Elapsed ? TimeSpan.FromSeconds(30) : length - clock.Elapsed);
+        }
     }
 
     /// <summary>

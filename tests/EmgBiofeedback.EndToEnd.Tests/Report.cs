@@ -70,6 +70,15 @@ public static class Report
             md.Append(CultureInfo.InvariantCulture, $". Service memory {first.ServerMemoryAtStart >> 20} MiB at the start of the faults, {last.ServerMemoryAtEnd >> 20} MiB after {(last.End - first.Start).TotalMinutes:0.0} minutes of them (before the kill); service CPU over those minutes {cores:0.00} cores");
         }
         md.Append(".\n");
+        if (run.SoakMemory.Count >= 4)
+        {
+            // Flat or not: the first minutes hold start-up (JIT, pools filling); compare the second half's start with its end.
+            (double Seconds, long Bytes)[] m = [.. run.SoakMemory];
+            (double Seconds, long Bytes) mid = m[m.Length / 2], end = m[^1];
+            double perHour = (end.Bytes - mid.Bytes) / (double)(1 << 20) / ((end.Seconds - mid.Seconds) / 3600);
+            md.Append(CultureInfo.InvariantCulture,
+                $"\nSoak ({run.SoakMinutes:0.#} minutes without a fault, memory read every 30 s, memory.csv): service memory {m[0].Bytes >> 20} MiB at the start, {m.Max(x => x.Bytes) >> 20} MiB at most, {mid.Bytes >> 20} MiB after {mid.Seconds / 60:0} minutes, {end.Bytes >> 20} MiB at the end ({perHour:+0.0;-0.0;0} MiB per hour over the second half).\n");
+        }
         return md.ToString();
     }
 

@@ -65,7 +65,7 @@ public sealed class Subscribers : IAsyncDisposable
     {
         _phases = clock;
         _address = address;
-        _counts = Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, phases).Select(_ => new SubscriberCounts()).ToArray()).ToArray();
+        _counts = Enumerable.Range(0, count).Select(_ => Enumerable.Range(0, phases + 1).Select(_ => new SubscriberCounts()).ToArray()).ToArray();
         Count = count;
         _seenLifetime = new int[count];
         _lastSequence = new ulong[count];
@@ -99,7 +99,7 @@ public sealed class Subscribers : IAsyncDisposable
     }
 
     /// <summary>Subscriber <paramref name="subscriber"/>'s counts in phase <paramref name="phase"/>.</summary>
-    public SubscriberCounts Counts(int subscriber, int phase) => _counts[subscriber][phase];
+    public SubscriberCounts Counts(int subscriber, int phase) => _counts[subscriber][phase + 1];
 
     /// <summary>The service restarted (a new process): sequence numbers start again at 1.</summary>
     public void NewLifetime()
@@ -122,7 +122,7 @@ public sealed class Subscribers : IAsyncDisposable
 
     /// <summary>Waits until every subscriber has received a frame in phase <paramref name="phase"/>.</summary>
     public Task AllReceivingAsync(int phase, TimeSpan timeout) =>
-        Eventually.TrueAsync(() => _counts.All(c => Interlocked.Read(ref c[phase].Frames) > 0), timeout, "every subscriber receiving frames");
+        Eventually.TrueAsync(() => _counts.All(c => Interlocked.Read(ref c[phase + 1].Frames) > 0), timeout, "every subscriber receiving frames");
 
     private GrpcChannel Channel(int subscriber)
     {
@@ -171,7 +171,7 @@ public sealed class Subscribers : IAsyncDisposable
                             _receipts[index].Add(new Receipt(index, _phases.Current, lifetime, frame.SampleIndex, received));
                         }
                     }
-                    SubscriberCounts counts = _counts[index][_phases.Current];
+                    SubscriberCounts counts = _counts[index][_phases.Current + 1]; // slot 0: before the first phase
                     double lag = (DateTimeOffset.UtcNow - frame.ComputedAt.ToDateTimeOffset()).TotalMilliseconds;
                     if (lag > counts.MaxLagMs)
                     {
@@ -213,7 +213,7 @@ public sealed class Subscribers : IAsyncDisposable
             }
             catch (RpcException) when (!stop.IsCancellationRequested)
             {
-                Interlocked.Increment(ref _counts[index][_phases.Current].StreamFailures);
+                Interlocked.Increment(ref _counts[index][_phases.Current + 1].StreamFailures);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -256,8 +256,10 @@ public sealed class Subscribers : IAsyncDisposable
 /// <summary>Which phase of the run is current (subscribers, the browser and counters attribute what they see to it).</summary>
 public sealed class PhaseClock
 {
-    private volatile int _current;
+    // -1 until the first phase: what subscribers receive while the run sets up belongs to no phase.
+    private volatile int _current = -1;
 
+    /// <summary>The current phase's index, or -1 before the first.</summary>
     public int Current => _current;
 
     public void Enter(int phase) => _current = phase;

@@ -67,6 +67,46 @@ public class FanOutSinkTests
     }
 
     [Fact]
+    public async Task Hundreds_of_sinks_split_between_two_workers_each_get_every_item_in_order()
+    {
+        var fanOut = new FanOut<int>();
+        RecordingSink[] sinks = Enumerable.Range(0, 301).Select(_ => new RecordingSink()).ToArray();
+        var attachments = sinks.Select(s => fanOut.Attach(s)).ToList();
+        sinks[250].Busy = true; // one busy sink in the second half
+
+        for (int i = 0; i < 30; i++)
+        {
+            fanOut.Publish(i);
+            await Eventually.TrueAsync(() => sinks[300].Items.Length == i + 1 && sinks[0].Items.Length == i + 1, Timeout, $"item {i} at both ends");
+            if (i == 9)
+            {
+                // A sink leaving shifts the others between the halves: none may lose or repeat an item.
+                attachments[10].Dispose();
+            }
+        }
+        await Eventually.TrueAsync(() => sinks.Where((_, i) => i is not (10 or 250)).All(s => s.Items.Length == 30), Timeout, "every item at every sink");
+
+        foreach ((RecordingSink sink, int index) in sinks.Select((s, i) => (s, i)))
+        {
+            int[] items = sink.Items.Select(x => x.Item).ToArray();
+            if (index == 250)
+            {
+                Assert.Empty(items);
+                Assert.Equal(30, attachments[250].TotalMissed);
+            }
+            else if (index == 10)
+            {
+                Assert.Equal(Enumerable.Range(0, items.Length), items); // in order up to where it left
+            }
+            else
+            {
+                Assert.Equal(Enumerable.Range(0, 30), items);
+            }
+        }
+        attachments.ForEach(a => a.Dispose());
+    }
+
+    [Fact]
     public async Task A_busy_sink_misses_items_counted_for_it_alone_and_told_with_its_next_item()
     {
         var fanOut = new FanOut<int>();
