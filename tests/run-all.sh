@@ -37,7 +37,9 @@ fi
 log=$(mktemp)
 # One test assembly at a time (-m:1): several of them run boards, servers and browsers in real time, and on a
 # two-core machine they would starve each other's rate checks.
-dotnet test EmgBiofeedback.sln --no-build -nologo -m:1 2>&1 | tee "$log"
+# A test that hangs is ended after 15 minutes without output (the longest, the end-to-end run's first test, takes about
+# 5), with a dump beside its results: a failure with a cause rather than a suite that never ends.
+dotnet test EmgBiofeedback.sln --no-build -nologo -m:1 --blame-hang-timeout 15m 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 # The failed tests' names, repeated at the end (a CI log is often read from its tail).
 failed_names=$(grep -E '^\s+Failed [A-Za-z_].*\[' "$log" | sed -E 's/^\s+//')
