@@ -402,11 +402,10 @@ public sealed class E2eRun : IAsyncLifetime
         }
         await endOfPhase.CancelAsync();
         await serviceLatency;
-        phase.HarnessMaxPauseMs = _pauses.MaxBetween(phaseStart, Stopwatch.GetTimestamp());
-        phase.HarnessPauses = _pauses.CountBetween(phaseStart, Stopwatch.GetTimestamp());
+        long phaseEnd = Stopwatch.GetTimestamp();
+        (phase.HarnessPauses, phase.HarnessMaxPauseMs) = _pauses.PausesBetween(phaseStart, phaseEnd);
         phase.HarnessGcPauseMs = (GC.GetTotalPauseDuration() - harnessGc).TotalMilliseconds;
-        phase.HarnessMaxPoolDelayMs = _pauses.MaxPoolDelayBetween(phaseStart, Stopwatch.GetTimestamp());
-        phase.HarnessPoolDelays = _pauses.PoolDelaysBetween(phaseStart, Stopwatch.GetTimestamp());
+        (phase.HarnessPoolDelays, phase.HarnessMaxPoolDelayMs) = _pauses.PoolDelaysBetween(phaseStart, phaseEnd);
         phase.After = await _station.Live.GetStatusAsync(new GetStatusRequest());
         phase.ServerMemoryAtEnd = _station.Server.ResidentBytes();
         phase.ServerMemoryGrowthBytes = phase.ServerMemoryAtEnd - memory;
@@ -417,6 +416,7 @@ public sealed class E2eRun : IAsyncLifetime
         phase.LineDroppedBytes = _station.Relay.DroppedBytes - lineDropped;
         phase.EndSequence = _station.Relay.LatestSequence + 1;
         phase.End = DateTimeOffset.UtcNow;
+        PhaseClock.Enter(-1); // until the next phase: what arrives between phases (or after the last) is no phase's
         Log($"phase {key} done: board sequences [{phase.FirstSequence}, {phase.EndSequence})");
     }
 

@@ -21,39 +21,19 @@ public sealed class HarnessPauses : IDisposable
         _thread.Start();
     }
 
-    /// <summary>The longest stall of this process between two Stopwatch timestamps, ms (0 if none over 50 ms).</summary>
-    public double MaxBetween(long from, long to)
-    {
-        lock (_pauses)
-        {
-            return _pauses.Where(p => p.At >= from && p.At <= to).Select(p => p.Ms).DefaultIfEmpty(0).Max();
-        }
-    }
+    /// <summary>This process's stalls over 50 ms between two Stopwatch timestamps: how many, and the longest (ms, 0 if none).</summary>
+    public (int Count, double MaxMs) PausesBetween(long from, long to) => Between(_pauses, from, to);
 
-    /// <summary>How many stalls over 50 ms this process had between two Stopwatch timestamps.</summary>
-    public int CountBetween(long from, long to)
-    {
-        lock (_pauses)
-        {
-            return _pauses.Count(p => p.At >= from && p.At <= to);
-        }
-    }
+    /// <summary>Work items queued to the thread pool that waited over 50 ms to run between two Stopwatch timestamps: how
+    /// many, and the longest wait (ms, 0 if none). The subscribers' continuations run there.</summary>
+    public (int Count, double MaxMs) PoolDelaysBetween(long from, long to) => Between(_poolDelays, from, to);
 
-    /// <summary>The longest a work item queued to the thread pool waited to run between two Stopwatch timestamps, ms
-    /// (0 if none over 50 ms): the subscribers' continuations run there.</summary>
-    public double MaxPoolDelayBetween(long from, long to)
+    private static (int Count, double MaxMs) Between(List<(long At, double Ms)> events, long from, long to)
     {
-        lock (_poolDelays)
+        lock (events)
         {
-            return _poolDelays.Where(p => p.At >= from && p.At <= to).Select(p => p.Ms).DefaultIfEmpty(0).Max();
-        }
-    }
-
-    public int PoolDelaysBetween(long from, long to)
-    {
-        lock (_poolDelays)
-        {
-            return _poolDelays.Count(p => p.At >= from && p.At <= to);
+            double[] inside = events.Where(e => e.At >= from && e.At <= to).Select(e => e.Ms).ToArray();
+            return (inside.Length, inside.DefaultIfEmpty(0).Max());
         }
     }
 
