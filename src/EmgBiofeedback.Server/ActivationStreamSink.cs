@@ -69,10 +69,16 @@ internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, Del
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException or ObjectDisposedException)
         {
-            // The response is over (the client reset the stream, the server is stopping).
-            _closed = true;
-            _ended.TrySetResult();
+            ResponseOver(); // the client reset the stream, the server is stopping
         }
+    }
+
+    /// <summary>The response can take no more (under the gate): nothing more is written, the call may end.</summary>
+    private void ResponseOver()
+    {
+        _closed = true;
+        _backlog.Clear();
+        _ended.TrySetResult();
     }
 
     /// <summary>After a waiting flush: the backlog's frames, while their flushes complete at once (under the gate).</summary>
@@ -123,9 +129,7 @@ internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, Del
     {
         if (result.IsCompleted || result.IsCanceled)
         {
-            _closed = true;
-            _backlog.Clear();
-            _ended.TrySetResult();
+            ResponseOver();
             return;
         }
         latency.Delivered(frame);
@@ -147,9 +151,7 @@ internal sealed class ActivationStreamSink(PipeWriter body, int[]? channels, Del
         {
             lock (_gate)
             {
-                _closed = true;
-                _backlog.Clear();
-                _ended.TrySetResult();
+                ResponseOver();
             }
         }
     }
