@@ -25,6 +25,21 @@ public sealed class ScriptedSessionTests : IDisposable
     }
 
     [Fact]
+    public async Task The_script_check_expects_the_script_where_the_protocol_started_so_a_summary_of_other_periods_fails()
+    {
+        (string csv, string tsv) = ScriptedSession.Write(_folder);
+        string bdf = Path.Combine(_folder, "session.bdf");
+        Assert.Equal(0, (await CliTests.Emg("import", csv, "--out", bdf, "--bits", "16", "--reference-mv", "3300", "--gain", "1000", "--events", tsv)).ExitCode);
+        string json = Path.Combine(_folder, "summary.json");
+        Assert.Equal(0, (await CliTests.Emg("summary", bdf, "--json", json)).ExitCode);
+
+        // The summary of periods from 140 s, checked as if the protocol had started 3 s later: trial 3's SCM R work
+        // (50 %MVC over 200-210 s) is then expected at 36.5 (7 s of work, 3 s of rest).
+        List<string> problems = ScriptedSession.Check(File.ReadAllText(json), ScriptedSession.TargetsAt + 3, ScriptedSession.MarkerSeconds + 3);
+        Assert.Contains(problems, p => p.StartsWith("trial 3 SCM R work %MVC", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task The_script_check_fails_a_summary_that_is_off_by_more_than_the_tolerance()
     {
         (string csv, string tsv) = ScriptedSession.Write(_folder);
