@@ -5,7 +5,8 @@
 #
 #   bash tests/e2e.sh                 short mode, about 5 minutes (the suite runs the same: dotnet test EmgBiofeedback.sln)
 #   bash tests/e2e.sh --long [MIN]    long mode, MIN minutes of faults (default 30): the run docs/reliability.md publishes
-#   bash tests/e2e.sh --soak [MIN]    the full load without a fault for MIN minutes (default 30), the service's memory
+#   bash tests/e2e.sh --soak [MIN]    the full load without a fault for MIN minutes (default 30), sessions of 5 minutes
+#                                     one after another as in a clinic, the service's memory
 #                                     read every 30 s (memory.csv): the soak docs/performance.md publishes
 #
 # Needs root (the recordings folder of the disk-full fault is a tmpfs of its own) and what tests/run-all.sh installs.

@@ -40,12 +40,23 @@ public sealed class E2eRun : IAsyncLifetime
         SoakMinutes = double.TryParse(Environment.GetEnvironmentVariable("EMG_E2E_SOAK_MINUTES"), NumberStyles.Float, CultureInfo.InvariantCulture, out double soak) ? soak : 0;
     }
 
-    /// <summary>Soak mode (EMG_E2E_SOAK_MINUTES, tests/e2e.sh --soak): the full load without a fault for that long, the
+    /// <summary>Soak mode (EMG_E2E_SOAK_MINUTES, tests/e2e.sh --soak): the full load without a fault for that long, as a
+    /// clinic's day goes, one session after another (<see cref="SoakSessionMinutes"/> each, a no-fault phase each), the
     /// service's memory read every 30 s; no fault runs.</summary>
     public double SoakMinutes { get; }
 
+    /// <summary>Each soak session's length: 5 minutes, longer for a soak of more than an hour (12 sessions at most); a
+    /// soak under 15 minutes (a trial of the harness) is three sessions.</summary>
+    public double SoakSessionMinutes => SoakMinutes >= 15 ? Math.Max(5, SoakMinutes / 12) : SoakMinutes / 3;
+
     /// <summary>The service's resident memory through the soak: (seconds since its start, bytes).</summary>
     public List<(double Seconds, long Bytes)> SoakMemory { get; } = [];
+
+    /// <summary>The service's resident memory as each soak session began (the previous one stopped): (seconds, bytes).</summary>
+    public List<(double Seconds, long Bytes)> SoakSessionStarts { get; } = [];
+
+    private readonly Stopwatch _soakClock = new();
+    private readonly StringBuilder _soakCsv = new("seconds,rss_bytes\n");
 
     public double Minutes { get; }
     public double Scale { get; }
@@ -141,7 +152,7 @@ public sealed class E2eRun : IAsyncLifetime
         // the station's (measured: HarnessPauses' thread-pool delays matched every stall of serial-to-client).
         ThreadPool.GetMinThreads(out int workers, out int completionPorts);
         ThreadPool.SetMinThreads(Math.Max(workers, Environment.ProcessorCount + 16), completionPorts);
-        Log($"mode: {(Long ? $"long ({Minutes} min, scale {Scale:F1})" : "short")}");
+        Log($"mode: {(Long ? $"long ({Minutes} min, scale {Scale:F1})" : SoakMinutes > 0 ? $"soak ({SoakMinutes} min, sessions of {SoakSessionMinutes:0.#} min)" : "short")}");
         long tmpfs = Long ? 512L << 20 : 128L << 20;
         _station = await Station.StartAsync(tmpfs);
         Log($"station up: board pty {_station.Board.Pty}, service {_station.GrpcUrl} / {_station.BrowserUrl}, history {_station.History.Url}, recordings on a {tmpfs >> 20} MiB tmpfs");
@@ -154,14 +165,35 @@ public sealed class E2eRun : IAsyncLifetime
         await _subscribers.AllReceivingAsync(-1, TimeSpan.FromSeconds(60)); // before the first phase
         Log("100 subscribers receiving");
 
+        if (SoakMinutes > 0)
+        {
+            // One session after another, as a clinic's day goes: within a session the service keeps its frames for the
+            // summary (about 20 MB an hour, docs/clinical.md); across sessions its memory must stay flat.
+            int sessions = (int)Math.Ceiling(SoakMinutes / SoakSessionMinutes);
+            for (int k = 0; k < sessions; k++)
+            {
+                if (k > 0)
+                {
+                    await StopSessionAsync();
+                    await StartSessionAsync(calibrate: false);
+                    // The chain restarts with a session (about 1.6 s to settle): the phase begins once every
+                    // subscriber is steady again, so that each counts the same frames.
+                    await Task.Delay(TimeSpan.FromSeconds(3));
+                }
+                TimeSpan length = TimeSpan.FromMinutes(Math.Min(SoakSessionMinutes, SoakMinutes - k * SoakSessionMinutes));
+                await RunPhaseAsync(k == 0 ? "baseline" : $"soak-{k + 1}", $"No fault (soak, session {k + 1} of {sessions})", "", async p =>
+                {
+                    await SoakAsync(length);
+                    p.Injected = $"nothing for {length.TotalMinutes:0.#} minutes";
+                });
+                // The phase ended at the last sample the relay wrote; the service is a few ms behind it (serial to client
+                // p50 2 ms), and a session stopped at once would end a few samples before the phase did.
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+        }
+
         await RunPhaseAsync("baseline", "No fault", "nothing (the reference)", async p =>
         {
-            if (SoakMinutes > 0)
-            {
-                await SoakAsync(TimeSpan.FromMinutes(SoakMinutes));
-                p.Injected = $"nothing for {SoakMinutes:0.#} minutes (the soak)";
-                return;
-            }
             await Task.Delay(S(10));
             p.Injected = $"nothing for {S(10).TotalSeconds:0} s";
         });
@@ -358,7 +390,8 @@ public sealed class E2eRun : IAsyncLifetime
     {
         // EMG_E2E_ONLY=kill,clock runs only those faults (to look at one closely); the suite runs them all. A soak runs none.
         if ((Environment.GetEnvironmentVariable("EMG_E2E_ONLY") is { Length: > 0 } only && !only.Split(',').Contains(key))
-            || (SoakMinutes > 0 && key != "baseline"))
+            || (SoakMinutes > 0 && !IsNoFault(key))
+            || (SoakMinutes > 0 && key == "baseline" && Phases.Count > 0))
         {
             return;
         }
@@ -420,17 +453,27 @@ public sealed class E2eRun : IAsyncLifetime
         Log($"phase {key} done: board sequences [{phase.FirstSequence}, {phase.EndSequence})");
     }
 
-    /// <summary>The soak: the full load, no fault, the service's memory read every 30 s (memory.csv beside the table).</summary>
+    /// <summary>The no-fault phases: the reference, and in a soak each session after the first.</summary>
+    public static bool IsNoFault(string key) => key == "baseline" || key.StartsWith("soak-", StringComparison.Ordinal);
+
+    /// <summary>One soak session: the full load, no fault, the service's memory read every 30 s (memory.csv beside the table).</summary>
     private async Task SoakAsync(TimeSpan length)
     {
+        _soakClock.Start();
         var clock = Stopwatch.StartNew();
-        var csv = new StringBuilder("seconds,rss_bytes\n");
+        bool first = true;
         while (true)
         {
             long rss = _station.Server.ResidentBytes();
-            SoakMemory.Add((clock.Elapsed.TotalSeconds, rss));
-            csv.Append(CultureInfo.InvariantCulture, $"{clock.Elapsed.TotalSeconds:0},{rss}\n");
-            await File.WriteAllTextAsync(Path.Combine(ReportFolder, "memory.csv"), csv.ToString());
+            double seconds = _soakClock.Elapsed.TotalSeconds;
+            SoakMemory.Add((seconds, rss));
+            if (first)
+            {
+                SoakSessionStarts.Add((seconds, rss));
+                first = false;
+            }
+            _soakCsv.Append(CultureInfo.InvariantCulture, $"{seconds:0},{rss}\n");
+            await File.WriteAllTextAsync(Path.Combine(ReportFolder, "memory.csv"), _soakCsv.ToString());
             if (clock.Elapsed >= length)
             {
                 return;

@@ -9,7 +9,8 @@ public static class Report
     public static string Markdown(E2eRun run)
     {
         var md = new StringBuilder();
-        string mode = run.Long ? $"long mode, EMG_E2E_MINUTES={run.Minutes.ToString(CultureInfo.InvariantCulture)}" : "short mode";
+        string mode = run.Long ? $"long mode, EMG_E2E_MINUTES={run.Minutes.ToString(CultureInfo.InvariantCulture)}"
+            : run.SoakMinutes > 0 ? $"soak mode, EMG_E2E_SOAK_MINUTES={run.SoakMinutes.ToString(CultureInfo.InvariantCulture)}" : "short mode";
         TimeSpan length = run.Phases.Count > 0 ? run.Phases[^1].End - run.Phases[0].Start : TimeSpan.Zero;
         md.Append(CultureInfo.InvariantCulture, $"Run of {DateTime.UtcNow:yyyy-MM-dd} ({mode}): {length.TotalMinutes:0.0} minutes of faults, one board (8 ch x 1000 Hz), {E2eRun.SubscriberCount} subscribers, one patient view.\n\n");
         md.Append("| fault | injected, for how long | samples produced | recorded | in history (frames) | delivered to each healthy client (frames) | lost, and the counter that reported it | pass |\n");
@@ -44,7 +45,7 @@ public static class Report
         md.Append("\nRecordings:\n\n");
         foreach (RecordingFacts f in Accounting.Recordings)
         {
-            md.Append(CultureInfo.InvariantCulture, $"- `{Path.GetFileName(f.Path)}`: {f.RecordsComplete} records, {f.RecordedSamples} samples recorded, {f.GapSamples} filled as gaps, {f.WrongValues} wrong; notes: {string.Join("; ", f.Notes.Take(12))}{(f.Notes.Count > 12 ? $"; ... ({f.Notes.Count} in all)" : "")}{(f.Warnings.Count > 0 ? "; reader: " + string.Join("; ", f.Warnings) : "")}\n");
+            md.Append(CultureInfo.InvariantCulture, $"- `{Path.GetFileName(f.Path)}`: board samples from {f.FirstSequence}, {f.RecordsComplete} records, {f.RecordedSamples} samples recorded, {f.GapSamples} filled as gaps, {f.WrongValues} wrong; notes: {string.Join("; ", f.Notes.Take(12))}{(f.Notes.Count > 12 ? $"; ... ({f.Notes.Count} in all)" : "")}{(f.Warnings.Count > 0 ? "; reader: " + string.Join("; ", f.Warnings) : "")}\n");
         }
         return md.ToString();
     }
@@ -72,12 +73,18 @@ public static class Report
         md.Append(".\n");
         if (run.SoakMemory.Count >= 4)
         {
-            // Flat or not: the first minutes hold start-up (JIT, pools filling); compare the second half's start with its end.
             (double Seconds, long Bytes)[] m = [.. run.SoakMemory];
-            (double Seconds, long Bytes) mid = m[m.Length / 2], end = m[^1];
-            double perHour = (end.Bytes - mid.Bytes) / (double)(1 << 20) / ((end.Seconds - mid.Seconds) / 3600);
+            (double Seconds, long Bytes)[] starts = [.. run.SoakSessionStarts];
             md.Append(CultureInfo.InvariantCulture,
-                $"\nSoak ({run.SoakMinutes:0.#} minutes without a fault, memory read every 30 s, memory.csv): service memory {m[0].Bytes >> 20} MiB at the start, {m.Max(x => x.Bytes) >> 20} MiB at most, {mid.Bytes >> 20} MiB after {mid.Seconds / 60:0} minutes, {end.Bytes >> 20} MiB at the end ({perHour:+0.0;-0.0;0} MiB per hour over the second half).\n");
+                $"\nSoak ({run.SoakMinutes:0.#} minutes without a fault, {starts.Length} sessions of {run.SoakSessionMinutes:0.#} minutes one after another, memory read every 30 s, memory.csv): service memory {m[0].Bytes >> 20} MiB at the start, {m.Max(x => x.Bytes) >> 20} MiB at most, {m[^1].Bytes >> 20} MiB at the end; as each session began: {string.Join(", ", starts.Select(x => $"{x.Bytes >> 20}"))} MiB");
+            if (starts.Length >= 3)
+            {
+                // Flat or not: the first session holds start-up (JIT, pools filling); from the second session's start on.
+                (double Seconds, long Bytes) from = starts[1], to = starts[^1];
+                double perHour = (to.Bytes - from.Bytes) / (double)(1 << 20) / ((to.Seconds - from.Seconds) / 3600);
+                md.Append(CultureInfo.InvariantCulture, $" ({perHour:+0.0;-0.0;0} MiB per hour from the second session's start to the last's)");
+            }
+            md.Append(".\n");
         }
         return md.ToString();
     }
