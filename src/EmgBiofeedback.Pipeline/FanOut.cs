@@ -16,8 +16,9 @@ public sealed class FanOut<T>
     // Items the delivery loop may fall behind the publisher by (the loop's own queue; what it drops, every sink misses).
     private const int SinkLoopQueue = 8;
 
-    // From this many sinks a tick's deliveries are split between two workers.
+    // From this many sinks a tick's deliveries are shared by two workers, which take them in runs of SweepRun.
     private const int SplitFrom = 200;
+    private const int SweepRun = 16;
 
     private readonly Lock _gate = new();
     private Subscription<T>[] _subscribers = [];
@@ -112,11 +113,28 @@ public sealed class FanOut<T>
                     Offer(sinks, 0, sinks.Length, item, lag);
                     continue;
                 }
-                // Many sinks: the second half on another worker, so that one tick's writes take half as long.
-                int half = sinks.Length / 2;
-                Task other = Task.Run(() => Offer(sinks, half, sinks.Length, item, lag));
-                Offer(sinks, 0, half, item, lag);
+                // Many sinks: a second worker shares them, so that one tick's writes take about half as long. Both take
+                // the next run of sinks from one cursor, so a worker that starts late or is preempted (by Kestrel's
+                // connection loops on the same cores) leaves its share to the other instead of holding the tick's tail.
+                var sweep = new Sweep(sinks, item, lag);
+                Task other = Task.Run(sweep.Run);
+                sweep.Run();
                 await other.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>One tick's deliveries shared by the workers that run it: each takes the next run of sinks until none is left.</summary>
+    private sealed class Sweep(SinkAttachment<T>[] sinks, T item, long lag)
+    {
+        private int _next;
+
+        public void Run()
+        {
+            int from;
+            while ((from = Interlocked.Add(ref _next, SweepRun) - SweepRun) < sinks.Length)
+            {
+                Offer(sinks, from, Math.Min(from + SweepRun, sinks.Length), item, lag);
             }
         }
     }

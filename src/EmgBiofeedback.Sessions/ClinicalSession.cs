@@ -858,8 +858,8 @@ public sealed class SessionStateException(string message) : Exception(message);
 
 /// <summary>
 /// Every frame of a session, column by column: per channel the envelope (µV), quality bits, validity, %MVC (NaN when
-/// not calibrated) and target state. Grows by doubling; about 14 bytes per channel per frame (8 channels at 50 Hz:
-/// 20 MB an hour).
+/// not calibrated) and target state. Grows by doubling; 22 bytes per channel per frame and 8 for its sample index
+/// (8 channels at 50 Hz: 33 MB an hour of session).
 /// </summary>
 public sealed class FrameStore(int channels)
 {

@@ -168,7 +168,7 @@ public sealed class E2eRun : IAsyncLifetime
         if (SoakMinutes > 0)
         {
             // One session after another, as a clinic's day goes: within a session the service keeps its frames for the
-            // summary (about 20 MB an hour, docs/clinical.md); across sessions its memory must stay flat.
+            // summary (33 MB an hour at 8 channels, docs/clinical.md, section 6); across sessions its memory must stay flat.
             int sessions = (int)Math.Ceiling(SoakMinutes / SoakSessionMinutes);
             for (int k = 0; k < sessions; k++)
             {

@@ -79,10 +79,11 @@ public static class Report
                 $"\nSoak ({run.SoakMinutes:0.#} minutes without a fault, {starts.Length} sessions of {run.SoakSessionMinutes:0.#} minutes one after another, memory read every 30 s, memory.csv): service memory {m[0].Bytes >> 20} MiB at the start, {m.Max(x => x.Bytes) >> 20} MiB at most, {m[^1].Bytes >> 20} MiB at the end; as each session began: {string.Join(", ", starts.Select(x => $"{x.Bytes >> 20}"))} MiB");
             if (starts.Length >= 3)
             {
-                // Flat or not: the first session holds start-up (JIT, pools filling); from the second session's start on.
-                (double Seconds, long Bytes) from = starts[1], to = starts[^1];
+                // Flat or not: the first minutes hold start-up (JIT tiers, pools and the GC's budgets filling, measured:
+                // about 10 minutes); the second half of the sessions, from the start of the middle one to the last's.
+                (double Seconds, long Bytes) from = starts[starts.Length / 2], to = starts[^1];
                 double perHour = (to.Bytes - from.Bytes) / (double)(1 << 20) / ((to.Seconds - from.Seconds) / 3600);
-                md.Append(CultureInfo.InvariantCulture, $" ({perHour:+0.0;-0.0;0} MiB per hour from the second session's start to the last's)");
+                md.Append(CultureInfo.InvariantCulture, $" ({perHour:+0.0;-0.0;0} MiB per hour from session {starts.Length / 2 + 1}'s start to the last's)");
             }
             md.Append(".\n");
         }

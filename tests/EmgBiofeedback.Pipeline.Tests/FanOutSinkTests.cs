@@ -67,7 +67,7 @@ public class FanOutSinkTests
     }
 
     [Fact]
-    public async Task Hundreds_of_sinks_split_between_two_workers_each_get_every_item_in_order()
+    public async Task Hundreds_of_sinks_shared_by_two_workers_each_get_every_item_in_order()
     {
         var fanOut = new FanOut<int>();
         RecordingSink[] sinks = Enumerable.Range(0, 301).Select(_ => new RecordingSink()).ToArray();
@@ -80,7 +80,7 @@ public class FanOutSinkTests
             await Eventually.TrueAsync(() => sinks[300].Items.Length == i + 1 && sinks[0].Items.Length == i + 1, Timeout, $"item {i} at both ends");
             if (i == 9)
             {
-                // A sink leaving shifts the others between the halves: none may lose or repeat an item.
+                // A sink leaving shifts the others between the workers' runs: none may lose or repeat an item.
                 attachments[10].Dispose();
             }
         }
@@ -103,6 +103,27 @@ public class FanOutSinkTests
                 Assert.Equal(Enumerable.Range(0, 30), items);
             }
         }
+        attachments.ForEach(a => a.Dispose());
+    }
+
+    [Fact]
+    public async Task A_worker_held_up_in_one_sink_leaves_the_rest_of_the_tick_to_the_other()
+    {
+        Assert.True(Environment.ProcessorCount >= 2, "the fan-out shares a tick between two workers only with two cores or more");
+        var fanOut = new FanOut<int>();
+        using var release = new ManualResetEventSlim(false);
+        var slow = new BlockingSink(release); // a worker preempted in the middle of a tick, as Kestrel's loops do
+        RecordingSink[] others = Enumerable.Range(0, 299).Select(_ => new RecordingSink()).ToArray();
+        var attachments = new List<SinkAttachment<int>> { fanOut.Attach(slow) };
+        attachments.AddRange(others.Select(o => fanOut.Attach(o)));
+
+        fanOut.Publish(0);
+        await Eventually.TrueAsync(() => slow.Entered, Timeout, "a worker in the slow sink");
+        // Only the slow sink's own run of 16 waits for it; with the tick cut in two fixed halves, half of it would.
+        await Eventually.TrueAsync(() => others.Skip(15).All(o => o.Items.Length == 1), Timeout, "the item at every sink beyond the slow one's run");
+        Assert.All(others.Take(15), o => Assert.Empty(o.Items));
+        release.Set();
+        await Eventually.TrueAsync(() => others.All(o => o.Items.Length == 1) && slow.Items.Count == 1, Timeout, "the item at every sink");
         attachments.ForEach(a => a.Dispose());
     }
 
