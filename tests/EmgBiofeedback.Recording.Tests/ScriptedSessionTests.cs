@@ -10,8 +10,8 @@ public sealed class ScriptedSessionTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    [Fact]
-    public async Task A_scripted_session_imported_with_events_gives_every_index_within_tolerance_of_the_script()
+    /// <summary>The script written, imported with `emg import --events` and summarised with `emg summary`: its summary JSON.</summary>
+    private async Task<string> ImportedSummaryAsync()
     {
         (string csv, string tsv) = ScriptedSession.Write(_folder);
         string bdf = Path.Combine(_folder, "session.bdf");
@@ -20,34 +20,30 @@ public sealed class ScriptedSessionTests : IDisposable
         string json = Path.Combine(_folder, "summary.json");
         var summary = await CliTests.Emg("summary", bdf, "--json", json);
         Assert.True(summary.ExitCode == 0, summary.Errors + summary.Output);
+        return File.ReadAllText(json);
+    }
 
-        Assert.Empty(ScriptedSession.Check(File.ReadAllText(json)));
+    [Fact]
+    public async Task A_scripted_session_imported_with_events_gives_every_index_within_tolerance_of_the_script()
+    {
+        Assert.Empty(ScriptedSession.Check(await ImportedSummaryAsync()));
     }
 
     [Fact]
     public async Task The_script_check_expects_the_script_where_the_protocol_started_so_a_summary_of_other_periods_fails()
     {
-        (string csv, string tsv) = ScriptedSession.Write(_folder);
-        string bdf = Path.Combine(_folder, "session.bdf");
-        Assert.Equal(0, (await CliTests.Emg("import", csv, "--out", bdf, "--bits", "16", "--reference-mv", "3300", "--gain", "1000", "--events", tsv)).ExitCode);
-        string json = Path.Combine(_folder, "summary.json");
-        Assert.Equal(0, (await CliTests.Emg("summary", bdf, "--json", json)).ExitCode);
+        string text = await ImportedSummaryAsync();
 
         // The summary of periods from 140 s, checked as if the protocol had started 3 s later: trial 3's SCM R work
         // (50 %MVC over 200-210 s) is then expected at 36.5 (7 s of work, 3 s of rest).
-        List<string> problems = ScriptedSession.Check(File.ReadAllText(json), ScriptedSession.TargetsAt + 3, ScriptedSession.MarkerSeconds + 3);
+        List<string> problems = ScriptedSession.Check(text, ScriptedSession.TargetsAt + 3, ScriptedSession.MarkerSeconds + 3);
         Assert.Contains(problems, p => p.StartsWith("trial 3 SCM R work %MVC", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task The_script_check_fails_a_summary_that_is_off_by_more_than_the_tolerance()
     {
-        (string csv, string tsv) = ScriptedSession.Write(_folder);
-        string bdf = Path.Combine(_folder, "session.bdf");
-        Assert.Equal(0, (await CliTests.Emg("import", csv, "--out", bdf, "--bits", "16", "--reference-mv", "3300", "--gain", "1000", "--events", tsv)).ExitCode);
-        string json = Path.Combine(_folder, "summary.json");
-        Assert.Equal(0, (await CliTests.Emg("summary", bdf, "--json", json)).ExitCode);
-        string text = File.ReadAllText(json);
+        string text = await ImportedSummaryAsync();
         var doc = System.Text.Json.Nodes.JsonNode.Parse(text)!;
         doc["trials"]![0]!["work"]!["SCM L"]!["mean_pct_mvc"] = 55.0; // 15 points off the script's 40
         doc["markers"]![0]!["effect"]!["SCM L"]!["change"] = -0.3;
