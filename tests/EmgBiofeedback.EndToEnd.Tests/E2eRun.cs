@@ -191,12 +191,14 @@ public sealed class E2eRun : IAsyncLifetime
                 await Task.Delay(TimeSpan.FromSeconds(1));
             }
         }
-
-        await RunPhaseAsync("baseline", "No fault", "nothing (the reference)", async p =>
+        else
         {
-            await Task.Delay(S(10));
-            p.Injected = $"nothing for {S(10).TotalSeconds:0} s";
-        });
+            await RunPhaseAsync("baseline", "No fault", "nothing (the reference)", async p =>
+            {
+                await Task.Delay(S(10));
+                p.Injected = $"nothing for {S(10).TotalSeconds:0} s";
+            });
+        }
 
         await RunPhaseAsync("garbage", "1 % random garbage bytes on the serial line", "", async p =>
         {
@@ -390,8 +392,7 @@ public sealed class E2eRun : IAsyncLifetime
     {
         // EMG_E2E_ONLY=kill,clock runs only those faults (to look at one closely); the suite runs them all. A soak runs none.
         if ((Environment.GetEnvironmentVariable("EMG_E2E_ONLY") is { Length: > 0 } only && !only.Split(',').Contains(key))
-            || (SoakMinutes > 0 && !IsNoFault(key))
-            || (SoakMinutes > 0 && key == "baseline" && Phases.Count > 0))
+            || (SoakMinutes > 0 && !IsNoFault(key)))
         {
             return;
         }
