@@ -34,6 +34,7 @@ function el(tag: string, cls?: string, text?: string): HTMLElement {
 let latest: ActivationFrame | undefined;
 let latestArrivedAt = 0;
 let liveUp = false;
+let statusUp = false; // the last GetStatus answered: the service is reachable even when no board sends a frame
 let everConnected = false;
 let boardConnected = true;
 let sourceKind: SourceKind | undefined;
@@ -281,6 +282,8 @@ async function pollStatus(): Promise<never> {
   for (;;) {
     try {
       status = await live.getStatus({});
+      statusUp = true;
+      everConnected = true;
       $("status-error").textContent = "";
       boardConnected = status.connected;
       sourceKind = status.sourceKind;
@@ -302,6 +305,7 @@ async function pollStatus(): Promise<never> {
       statusEl.dataset.polls = String(Number(statusEl.dataset.polls ?? "0") + 1);
       updateSessionLine();
     } catch (e) {
+      statusUp = false;
       $("status-error").textContent = errorText(e);
     }
     await sleep(2000);
@@ -581,7 +585,7 @@ function tick(countdown: Countdown | null, now: number): void {
   if (countdown.el.textContent !== text) countdown.el.textContent = text;
 }
 function draw(now: number): void {
-  const link: "up" | "stale" | "unreachable" = !liveUp ? "unreachable"
+  const link: "up" | "stale" | "unreachable" = !liveUp && !statusUp ? "unreachable"
     : !boardConnected || now - latestArrivedAt > STALE_AFTER_MS ? "stale" : "up";
   const linkText = link === "up" ? (sourceKind === SourceKind.REPLAY ? "Playing" : "Live") : link === "stale" ? (boardConnected ? "No signal from the board" : "Board disconnected — no signal")
     : everConnected ? "Service unreachable — reconnecting…" : "Connecting to the service…";

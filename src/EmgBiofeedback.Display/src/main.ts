@@ -12,6 +12,9 @@ const live = createClient(Live, transport);
 let latest: ActivationFrame | undefined;
 let latestArrivedAt = 0;
 let activationUp = false;
+// The service answers even with no board (GetStatus, the event stream): reachable, so the link line can say the
+// board is missing instead of "Connecting…" forever when no frame ever comes.
+let serviceUp = false;
 let everConnected = false;
 let boardConnected = true;
 let sourceKind: SourceKind | undefined;
@@ -49,11 +52,14 @@ async function runEvents(): Promise<never> {
   for (;;) {
     try {
       await refreshStatus();
+      serviceUp = true;
+      everConnected = true;
       failures = 0;
       for await (const e of live.streamEvents({})) onEvent(e);
     } catch {
       // retried below
     }
+    serviceUp = false;
     failures++;
     await sleep(backoffMs(failures));
   }
@@ -104,6 +110,11 @@ function onEvent(e: Event): void {
 // ---- DOM ----
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const musclesEl = $("muscles");
+// Until the first frame lays out the bars, the muscles area says in large words why it is empty: a patient looks
+// here, not at the link line (the board never plugged in, the service not reached yet, or the first frame coming).
+const emptyEl = el("p", "muscles-empty", "Connecting…");
+emptyEl.id = "muscles-empty";
+musclesEl.append(emptyEl);
 const linkEl = $("link");
 const bannerEl = $("source-banner");
 const promptEl = $("prompt");
@@ -264,7 +275,7 @@ function updateTone(muscles: MuscleActivation[], link: string): void {
 let lastLink = "";
 function draw(): void {
   const now = performance.now();
-  const link: "up" | "unreachable" | "stale" = !activationUp ? "unreachable"
+  const link: "up" | "unreachable" | "stale" = !activationUp && !serviceUp ? "unreachable"
     : !boardConnected || now - latestArrivedAt > STALE_AFTER_MS ? "stale" : "up";
   const frame = latest;
   const shown = frame ? frame.muscles.filter((m) => montage === null || montage.has(m.channel)) : [];
@@ -295,6 +306,13 @@ function draw(): void {
     linkEl.textContent = linkText;
     linkEl.classList.toggle("down", link !== "up");
     document.body.dataset.link = link;
+  }
+
+  if (bars.size === 0) {
+    const why = link === "unreachable" ? linkText
+      : boardConnected ? "Waiting for the first signal from the board…"
+      : "The sensor board is not connected. Check its USB cable: the muscles appear here as soon as it sends.";
+    if (emptyEl.textContent !== why) emptyEl.textContent = why;
   }
 
   const banner = sourceBanner(sourceKind);
