@@ -17,6 +17,9 @@ public interface IHistorySessionProvider
 {
     /// <summary>The running session, or null (points are then tagged session=none, patient=none).</summary>
     HistorySession? Current { get; }
+
+    /// <summary>The session of the frame whose last sample is <paramref name="sampleIndex"/> (default: the running one).</summary>
+    HistorySession? For(long sampleIndex) => Current;
 }
 
 /// <summary>A provider with a settable session: for tests, back-fill and hosts without a session layer.</summary>

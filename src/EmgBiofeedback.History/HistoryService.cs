@@ -210,7 +210,7 @@ public sealed class HistoryService : IAsyncDisposable
                     {
                         started = _time.GetTimestamp();
                     }
-                    HistorySession? session = _sessions.Current;
+                    HistorySession? session = _sessions.For(frame.SampleIndex);
                     // A recorded session's points take the recording's timeline (what back-fill reproduces); others the host-fitted clock.
                     long ns = session?.Timeline is { } timeline
                         ? timeline.ToUnixNs(frame.SampleIndex)

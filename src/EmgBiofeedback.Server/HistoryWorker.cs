@@ -27,10 +27,13 @@ internal sealed class HistoryWorker(
     // writer itself never waits for the network, it spools to disk.
     private const int QueueFrames = 500;
 
-    private volatile HistorySession? _session;
+    // Which session each frame is tagged with, by its samples: the writer reads frames from a queue, after the fact.
+    private readonly SessionSpans _sessions = new();
     private HistoryService? _service;
 
-    public HistorySession? Current => _session;
+    public HistorySession? Current => _sessions.Current;
+
+    public HistorySession? For(long sampleIndex) => _sessions.For(sampleIndex);
 
     /// <summary>The writer's state for the status API; null when history is off.</summary>
     public HistoryStatus? Status => _service?.Status;
@@ -54,7 +57,7 @@ internal sealed class HistoryWorker(
         SessionTimeline? timeline = recorder.IsRecording && recorder.CurrentStart is { } start && firstSampleIndex >= 0 && pipeline.Stream is { } stream
             ? SessionTimeline.Create(start, firstSampleIndex, stream.SampleRateHz, stream.OutputRateHz)
             : null;
-        _session = new HistorySession(session.SessionId, session.PatientCode, recording.Value.Station, timeline);
+        _sessions.Started(new HistorySession(session.SessionId, session.PatientCode, recording.Value.Station, timeline), firstSampleIndex);
         _service?.RecordEvent("session_started", session.SessionId, session.StartedAt);
     }
 
@@ -66,13 +69,15 @@ internal sealed class HistoryWorker(
         }
     }
 
+    public void SessionEnded(Session session, long endSampleIndex) => _sessions.Ended(endSampleIndex);
+
     public void SessionStopped(StoppedSession stopped)
     {
-        if (_session is { } session && stopped.Summary is { } summary)
+        if (_sessions.Current is { } session && stopped.Summary is { } summary)
         {
             _service?.RecordSummary(session, summary, stopped.StoppedAt);
         }
         _service?.RecordEvent("session_stopped", stopped.Session.SessionId, stopped.StoppedAt);
-        _session = null;
+        _sessions.Stopped();
     }
 }

@@ -25,6 +25,12 @@ public interface ISessionObserver
 
     void Annotated(ClinicalAnnotation annotation, DateTimeOffset time);
 
+    /// <summary>
+    /// The session's samples end just before <paramref name="endSampleIndex"/> (its recording's end; -1 when no sample
+    /// was flowing), told at that sample; <see cref="SessionStopped"/> follows once the summary and report are written.
+    /// </summary>
+    void SessionEnded(Session session, long endSampleIndex);
+
     void SessionStopped(StoppedSession stopped);
 }
 
@@ -299,6 +305,10 @@ public sealed partial class SessionManager
                 SessionSummary? s = clinical is null ? null : SessionAnalysis.Summarize(clinical, Info(session));
                 p.SetClinical(null);
                 string? recordingPath = _recorder?.Stop();
+                foreach (ISessionObserver observer in _observers)
+                {
+                    observer.SessionEnded(session, p.SampleIndex);
+                }
                 return (s, clinical, recordingPath);
             }, ActionTimeout);
             Interlocked.Exchange(ref _calibrationWaiter, null)?.TrySetCanceled();

@@ -19,6 +19,7 @@ public sealed class MarkerLimitTests
     {
         public List<string> Added { get; } = [];
         public void SessionStarted(Session session, IReadOnlyList<string> labels, long firstSampleIndex) { }
+        public void SessionEnded(Session session, long endSampleIndex) { }
         public void SessionStopped(StoppedSession stopped) { }
         public void Annotated(ClinicalAnnotation annotation, DateTimeOffset time) => Added.Add(annotation.Text);
     }

@@ -131,6 +131,10 @@ public sealed class NoisyLineSessionTests : IDisposable
         {
         }
 
+        public void SessionEnded(Session session, long endSampleIndex)
+        {
+        }
+
         public void SessionStopped(StoppedSession stopped)
         {
         }
