@@ -510,9 +510,10 @@ public sealed class E2eRun : IAsyncLifetime
                     phase.ServiceArrivalToStreamMaxMs = Math.Max(phase.ServiceArrivalToStreamMaxMs, window.MaxMs);
                 }
             }
-            catch (RpcException)
+            catch (Exception e) when (e is RpcException or InvalidOperationException)
             {
-                // The service is down (the kill fault) or busy: that window is not read.
+                // The service is down (the kill fault: between the kill and the restart the station has no service to
+                // call, InvalidOperationException) or busy: that window is not read.
             }
         }
     }
