@@ -165,7 +165,9 @@ public sealed class HistoryService : IAsyncDisposable
             HistoryLog.RecoveredAfterKill(_logger, Spool.RecoveredPoints, Spool.RecoveredBatches);
         }
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _kill.Token);
-        using var stopDelivery = CancellationTokenSource.CreateLinkedTokenSource(run.Token);
+        // The sender outlives the batcher by up to StopGrace on a graceful stop: what was taken in goes out now, not at
+        // the next start (a kill stops it at once).
+        using var stopDelivery = CancellationTokenSource.CreateLinkedTokenSource(_kill.Token);
         Task delivery = Task.Run(() => DeliverAsync(stopDelivery.Token), CancellationToken.None);
         try
         {
@@ -174,6 +176,12 @@ public sealed class HistoryService : IAsyncDisposable
         finally
         {
             _queue.Writer.TryComplete();
+            if (!_kill.IsCancellationRequested)
+            {
+                // The sender ends by itself once the queue is empty and the spool sent; a server that is down keeps it
+                // retrying: then the spool keeps the rest for the next start.
+                await Task.WhenAny(delivery, WhileSpooled(StopGrace)).ConfigureAwait(false); // never throws
+            }
             await stopDelivery.CancelAsync().ConfigureAwait(false);
             await delivery.ConfigureAwait(false);
             ReleaseQueue();
@@ -181,6 +189,19 @@ public sealed class HistoryService : IAsyncDisposable
             {
                 HistoryLog.StoppedWithBacklog(_logger, Spool.Points, Spool.Count);
             }
+        }
+    }
+
+    /// <summary>How long a graceful stop waits for the sender to deliver what is queued and spooled.</summary>
+    internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
+
+    /// <summary>Completes when the spool and the queue are empty, or after <paramref name="limit"/>.</summary>
+    private async Task WhileSpooled(TimeSpan limit)
+    {
+        long started = _time.GetTimestamp();
+        while ((Spool.Count > 0 || _queue.Reader.Count > 0) && _time.GetElapsedTime(started) < limit)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(20), _time).ConfigureAwait(false);
         }
     }
 
