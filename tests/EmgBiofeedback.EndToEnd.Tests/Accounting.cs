@@ -118,7 +118,7 @@ public static class Accounting
                 phase.LostByHistoryServer = absent.Count(q => phase.HistoryKills.Any(k => q <= k && q > k - 15_000));
                 phase.HistoryMissing = absent.Length - phase.LostByHistoryServer;
             }
-            if (expected.Length != stored.Length)
+            if (expected.Length != stored.Length || phase.HistoryMissing > 0)
             {
                 // Where they differ, as board sequence numbers (a frame's last sample), for the report.
                 long[] missing = expected.Except(stored).Order().ToArray();

@@ -47,7 +47,7 @@ public sealed class HistoryServerTests
         using var stop = new CancellationTokenSource();
         Task run = history.RunAsync(feed, stop.Token);
 
-        session.Run(seconds: 2); // 100 frames, 800 points: less than a batch
+        session.Run(seconds: 0.5); // 25 frames, 200 points: half a batch (TestOptions: 400), so none is sent before the stop
         List<ActivationFrame> published = session.TakePublished();
         await Eventually.TrueAsync(() => feed.Reader.Count == 0, TimeSpan.FromSeconds(30), "frames taken in");
         Assert.Equal(0, history.PointsWritten);
