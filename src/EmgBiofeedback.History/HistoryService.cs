@@ -180,7 +180,7 @@ public sealed class HistoryService : IAsyncDisposable
             {
                 // The sender ends by itself once the queue is empty and the spool sent; a server that is down keeps it
                 // retrying: then the spool keeps the rest for the next start.
-                await Task.WhenAny(delivery, WhileSpooled(StopGrace)).ConfigureAwait(false); // never throws
+                await Task.WhenAny(delivery, Task.Delay(StopGrace, _time)).ConfigureAwait(false); // never throws
             }
             await stopDelivery.CancelAsync().ConfigureAwait(false);
             await delivery.ConfigureAwait(false);
@@ -194,16 +194,6 @@ public sealed class HistoryService : IAsyncDisposable
 
     /// <summary>How long a graceful stop waits for the sender to deliver what is queued and spooled.</summary>
     internal static readonly TimeSpan StopGrace = TimeSpan.FromSeconds(2);
-
-    /// <summary>Completes when the spool and the queue are empty, or after <paramref name="limit"/>.</summary>
-    private async Task WhileSpooled(TimeSpan limit)
-    {
-        long started = _time.GetTimestamp();
-        while ((Spool.Count > 0 || _queue.Reader.Count > 0) && _time.GetElapsedTime(started) < limit)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(20), _time).ConfigureAwait(false);
-        }
-    }
 
     /// <summary>
     /// Stops the writer the way SIGKILL would, for tests: its tasks end without completing the batch being filled

@@ -21,7 +21,7 @@ internal sealed class HistoryWorker(
     IOptions<HistoryOptions> options,
     ILogger<HistoryService> logger,
     TimeProvider time,
-    IMeterFactory meters) : BackgroundService, ISessionObserver, IHistorySessionProvider
+    IMeterFactory meters) : BackgroundService, ISessionObserver
 {
     // Frames the writer may fall behind by (10 s at 50 Hz) before the fan-out drops and counts them: the
     // writer itself never waits for the network, it spools to disk.
@@ -30,10 +30,6 @@ internal sealed class HistoryWorker(
     // Which session each frame is tagged with, by its samples: the writer reads frames from a queue, after the fact.
     private readonly SessionSpans _sessions = new();
     private HistoryService? _service;
-
-    public HistorySession? Current => _sessions.Current;
-
-    public HistorySession? For(long sampleIndex) => _sessions.For(sampleIndex);
 
     /// <summary>The writer's state for the status API; null when history is off.</summary>
     public HistoryStatus? Status => _service?.Status;
@@ -45,7 +41,7 @@ internal sealed class HistoryWorker(
             return;
         }
         using Subscription<ActivationFrame> frames = pipeline.Activation.Subscribe(QueueFrames);
-        await using var service = new HistoryService(options.Value, this, logger, time, meters.Create(StationMetrics.MeterName));
+        await using var service = new HistoryService(options.Value, _sessions, logger, time, meters.Create(StationMetrics.MeterName));
         _service = service;
         await service.RunAsync(frames, stoppingToken);
     }
